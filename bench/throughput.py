@@ -1,0 +1,114 @@
+"""Cases per second through general_complaint: persisted on SQLite vs bare in-memory SpiffWorkflow.
+
+Both run in the same process, one after the other, on the same path (register, first
+contact, verify, feedback, return visit, archive), so the ratio is what to compare:
+machines here are noisy, absolute figures are not.
+
+    .venv/bin/python bench/throughput.py [--cases N]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
+from SpiffWorkflow.camunda.parser import CamundaParser  # noqa: E402
+from SpiffWorkflow.util.task import TaskState  # noqa: E402
+
+from engine import cases, plans, users  # noqa: E402
+from engine.bpmn import quote_bare_timer_values  # noqa: E402
+from engine.db import create_schema, make_engine, make_session_factory, transaction  # noqa: E402
+from engine.roles import ROLES  # noqa: E402
+
+REGISTRATION = {"complainant": "王女士", "contact": "13800000000", "channel": "phone", "category": "service",
+                "content": "快递延误", "claimed_amount": 0}
+STEPS = [
+    ("Task_FirstContact", {"contact_note": "已联系", "grade": "general"}),
+    ("Task_VerifyNegotiate", {"findings": "属实", "resolution": "道歉", "compensation_amount": 0}),
+    ("Task_Feedback", {"feedback_note": "已反馈", "feedback_channel": "phone"}),
+    ("Task_ReturnVisit", {"satisfied": "yes", "visit_note": "满意"}),
+    ("Task_Archive", {"archive_note": "归档", "prevention_analysis": "no"}),
+]
+
+
+def in_memory_case(spec, subprocess_specs) -> None:
+    workflow = BpmnWorkflow(spec, subprocess_specs)
+    for task in workflow.get_tasks(state=TaskState.READY):
+        task.data.update(REGISTRATION)
+    workflow.do_engine_steps()
+    for element_id, data in STEPS:
+        [task] = [t for t in workflow.get_tasks(state=TaskState.READY, manual=True)
+                  if t.task_spec.bpmn_id == element_id]
+        task.data.update(data)
+        task.run()
+        workflow.do_engine_steps()
+    assert workflow.is_completed()
+
+
+def persisted_case(session_factory, now) -> None:
+    with transaction(session_factory) as session:
+        number = cases.start_case(session, "general_complaint", REGISTRATION, "intake1", now).number
+    for element_id, data in STEPS:
+        with transaction(session_factory, readonly=True) as session:
+            [task] = [t for t in cases.inbox(session, "all_roles", "queue") if t.case.number == number
+                      and t.element_id == element_id]
+        with transaction(session_factory) as session:
+            cases.claim_task(session, task.id, "all_roles", now)
+        with transaction(session_factory) as session:
+            done = cases.complete_task(session, task.id, "all_roles", data, now)
+    assert done.case_completed
+
+
+def rate(run, n: int) -> float:
+    started = time.perf_counter()
+    for _ in range(n):
+        run()
+    return n / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+
+    bpmn = CamundaParser()
+    bpmn.add_bpmn_file(str(ROOT / "processes" / "general_complaint.bpmn"))
+    bpmn.add_dmn_file(str(ROOT / "processes" / "compensation_approval.dmn"))
+    spec, subprocess_specs = bpmn.get_spec("general_complaint"), bpmn.get_subprocess_specs("general_complaint")
+    quote_bare_timer_values([spec, *subprocess_specs.values()])
+
+    now = datetime.now(timezone.utc)
+    with tempfile.TemporaryDirectory() as folder:
+        engine = make_engine(f"sqlite:///{folder}/bench.sqlite3")
+        create_schema(engine)
+        session_factory = make_session_factory(engine)
+        with transaction(session_factory) as session:
+            plans.deploy(session, plans.Bundle.from_paths([ROOT / "processes", ROOT / "forms"]), "bench", now)
+            users.add_user(session, "intake1", ["intake"], "bench")
+            users.add_user(session, "all_roles", [r for r, role in ROLES.items() if role.works_cases], "bench")
+        persisted_case(session_factory, now)  # warm the spec cache and the connection pool
+        memory, persisted = [], []
+        for _ in range(args.rounds):
+            memory.append(rate(lambda: in_memory_case(spec, subprocess_specs), args.cases))
+            persisted.append(rate(lambda: persisted_case(session_factory, now), args.cases))
+        engine.dispose()
+
+    mem, per = statistics.median(memory), statistics.median(persisted)
+    print(f"general_complaint, {args.cases} cases x {args.rounds} rounds (medians)")
+    print(f"  in-memory SpiffWorkflow : {mem:8.1f} cases/s")
+    print(f"  persisted on SQLite     : {per:8.1f} cases/s  (start + claim + complete of 5 tasks, "
+          f"{1 + 2 * len(STEPS)} transactions per case)")
+    print(f"  ratio persisted/in-memory: {per / mem:.2f}")
+
+
+if __name__ == "__main__":
+    main()

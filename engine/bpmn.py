@@ -1,0 +1,129 @@
+"""Turn BPMN and DMN text into SpiffWorkflow specs, safely and in our dialect.
+
+Our dialect is Camunda 7 (camunda:formKey, camunda:decisionRef), parsed with
+SpiffWorkflow's CamundaParser. Two things are adjusted after parsing:
+  - timer values written bare (`PT24H`, `2026-12-01T09:00:00+08:00`, `R3/PT1H`), as
+    every BPMN modeler writes them, become string literals; SpiffWorkflow would
+    otherwise evaluate them as Python and fail only when the timer is reached;
+  - XML is read with entities, DTDs and network access disabled, so an uploaded
+    file cannot expand a billion laughs or read local files.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from lxml import etree
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.camunda.parser import CamundaParser
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+
+_ISO_DURATION = re.compile(r"^P(?!$)(\d+(\.\d+)?Y)?(\d+(\.\d+)?M)?(\d+W)?(\d+(\.\d+)?D)?"
+                           r"(T(?=\d)(\d+(\.\d+)?H)?(\d+(\.\d+)?M)?(\d+(\.\d+)?S)?)?$")
+_ISO_CYCLE = re.compile(r"^R\d*/\S+$")
+
+
+class XmlRejected(ValueError):
+    """The text is not acceptable XML (malformed, or uses DTDs/entities)."""
+
+
+def read_xml(text: str | bytes, filename: str) -> etree._Element:
+    """Parse XML with every external and entity feature off; raise XmlRejected with a clear reason."""
+    raw = text.encode("utf-8") if isinstance(text, str) else text
+    head = raw[:4096].upper()
+    if b"<!DOCTYPE" in head or b"<!ENTITY" in raw.upper():
+        raise XmlRejected(f"{filename}: DOCTYPE and entity declarations are not allowed in plan files")
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+                             remove_comments=False)
+    try:
+        return etree.fromstring(raw, parser=parser)
+    except etree.XMLSyntaxError as exc:
+        raise XmlRejected(f"{filename}: malformed XML: {exc}") from None
+
+
+def is_bare_timer_value(expression: str) -> bool:
+    """True for an unquoted ISO 8601 duration, date-time or cycle."""
+    value = expression.strip()
+    if _ISO_DURATION.match(value) or _ISO_CYCLE.match(value):
+        return True
+    try:
+        datetime.fromisoformat(value)
+        return "T" in value or "-" in value
+    except ValueError:
+        return False
+
+
+def quote_bare_timer_values(specs) -> None:
+    """Rewrite bare ISO timer values as string literals, in place."""
+    for spec in specs:
+        for task_spec in spec.task_specs.values():
+            definition = getattr(task_spec, "event_definition", None)
+            if isinstance(definition, TimerEventDefinition) and definition.expression:
+                if is_bare_timer_value(definition.expression):
+                    definition.expression = repr(definition.expression.strip())
+
+
+@dataclass
+class ParsedPlan:
+    """The specs of one BPMN file's main process, ready to instantiate."""
+
+    process_id: str
+    name: str
+    spec: object
+    subprocess_specs: dict
+    start_form_key: str | None
+    root: etree._Element = field(repr=False)
+
+
+def main_process_id(root: etree._Element, filename: str) -> str:
+    """The executable process a file defines: the one named like the file, or the only one."""
+    processes = root.findall(f"{{{BPMN_NS}}}process")
+    executable = [p for p in processes if p.get("isExecutable", "true") != "false"] or processes
+    if not executable:
+        raise XmlRejected(f"{filename}: no bpmn:process element")
+    stem = filename.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    for process in executable:
+        if process.get("id") == stem:
+            return stem
+    if len(executable) > 1:
+        raise XmlRejected(f"{filename}: several executable processes and none is named '{stem}'")
+    return executable[0].get("id")
+
+
+def start_form_key(root: etree._Element, process_id: str) -> str | None:
+    process = root.find(f"{{{BPMN_NS}}}process[@id='{process_id}']")
+    if process is None:
+        return None
+    for start in process.findall(f"{{{BPMN_NS}}}startEvent"):
+        key = start.get(f"{{{CAMUNDA_NS}}}formKey")
+        if key:
+            return key
+    return None
+
+
+def parse_plan(bpmn_xml: str, filename: str, decisions: dict[str, str] | None = None) -> ParsedPlan:
+    """Parse one BPMN document (and the DMN documents it may use) into specs.
+
+    Raises XmlRejected or SpiffWorkflow's ValidationException; the caller reports them.
+    """
+    root = read_xml(bpmn_xml, filename)
+    process_id = main_process_id(root, filename)
+    parser = CamundaParser()
+    for dmn_name, dmn_xml in (decisions or {}).items():
+        parser.add_dmn_xml(read_xml(dmn_xml, dmn_name), filename=dmn_name)
+    parser.add_bpmn_xml(root, filename=filename)
+    spec = parser.get_spec(process_id)
+    subprocess_specs = parser.get_subprocess_specs(process_id)
+    quote_bare_timer_values([spec, *subprocess_specs.values()])
+    process = root.find(f"{{{BPMN_NS}}}process[@id='{process_id}']")
+    return ParsedPlan(process_id, process.get("name") or process_id, spec, subprocess_specs,
+                      start_form_key(root, process_id), root)
+
+
+def decision_ids(dmn_xml: str, filename: str) -> list[str]:
+    """The ids of the decisions a DMN document defines."""
+    root = read_xml(dmn_xml, filename)
+    return [node.get("id") for node in root.iter() if isinstance(node.tag, str) and node.tag.endswith("}decision")]

@@ -1,0 +1,219 @@
+"""The use cases: start a case, claim, release and complete its tasks, list an inbox.
+
+Each takes its session and `now` and is run inside one transaction by the caller;
+anything that raises commits nothing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent as StartEventMixin
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, undefer
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine import audit, runtime
+from engine.clock import engine_time
+from engine.errors import (CaseChanged, Conflict, NotFound, PermissionDenied, TaskAlreadyCompleted,
+                           TaskClaimedByOther)
+from engine.forms import validate_submission
+from engine.models import Case, CaseNumberCounter, CaseStatus, Task, TaskStatus, User
+from engine.plans import current_version, spec_cache
+from engine.roles import LANE_ROLES
+from engine.users import get_user
+
+
+@dataclass
+class Completion:
+    task: Task
+    next_tasks: list[Task]
+    case_completed: bool
+
+
+def start_case(session: Session, plan_key: str, data: dict, username: str, now: datetime,
+               number_prefix: str = "TS") -> Case:
+    """Register a case of the plan's current version with its start-form data."""
+    user = get_user(session, username)
+    version = current_version(session, plan_key)
+    plan = spec_cache.get(version)
+    start_role = _start_lane(plan.spec)
+    allowed = {start_role} if start_role else LANE_ROLES
+    if not user.role_keys & allowed:
+        raise PermissionDenied(f"user '{username}' may not start '{plan_key}' cases (needs role: "
+                               f"{', '.join(sorted(allowed))})")
+    if version.start_form_key:
+        data = validate_submission(version.forms[version.start_form_key], data)
+    workflow = runtime.new_workflow(plan)
+    case = Case(number=_next_number(session, number_prefix, now), plan_version_id=version.id,
+                status=CaseStatus.RUNNING, started_by=username, started_at=now, workflow_state={},
+                serializer_version="", library_version="")
+    session.add(case)
+    session.flush()
+    audit.record(session, audit.EventKind.CASE_STARTED, username, now, case=case, element_id=plan.process_id,
+                 payload={"plan": plan_key, "version": version.version, "data": data})
+    start_tasks = workflow.get_tasks(state=TaskState.READY)
+    with engine_time(now):
+        runtime.run_engine(workflow, lambda: [t.data.update(data) for t in start_tasks])
+    runtime.save(case, workflow)
+    runtime.sync(session, case, workflow, now, username)
+    return case
+
+
+def _start_lane(spec) -> str | None:
+    for task_spec in spec.task_specs.values():
+        if isinstance(task_spec, StartEventMixin) and task_spec.lane:
+            return task_spec.lane
+    return None
+
+
+def _next_number(session: Session, prefix: str, now: datetime) -> str:
+    """The next case number of the year, e.g. TS-2026-000123 (a locked counter row per year)."""
+    year = now.year
+    counter = session.execute(select(CaseNumberCounter).where(
+        CaseNumberCounter.prefix == prefix, CaseNumberCounter.year == year).with_for_update()).scalar_one_or_none()
+    if counter is None:
+        counter = CaseNumberCounter(prefix=prefix, year=year, last=0)
+        session.add(counter)
+    counter.last += 1
+    session.flush()
+    return f"{prefix}-{year}-{counter.last:06d}"
+
+
+def get_task(session: Session, task_id: int) -> Task:
+    task = session.get(Task, task_id)
+    if task is None:
+        raise NotFound(f"no task {task_id}")
+    return task
+
+
+def get_case(session: Session, number: str) -> Case:
+    case = session.execute(select(Case).where(Case.number == number)).scalar_one_or_none()
+    if case is None:
+        raise NotFound(f"no case {number}")
+    return case
+
+
+def _require_role(user: User, task: Task) -> None:
+    if not user.has_role(task.role):
+        raise PermissionDenied(f"task {task.id} ({task.name}) is for role '{task.role}'; "
+                               f"user '{user.username}' does not hold it")
+
+
+def _require_open(task: Task) -> None:
+    if task.status == TaskStatus.COMPLETED:
+        raise TaskAlreadyCompleted(f"task {task.id} ({task.name}) was already completed by {task.completed_by}; "
+                                   f"reload to see the case")
+    if task.status == TaskStatus.CANCELLED:
+        raise Conflict(f"task {task.id} ({task.name}) is no longer open (its deadline passed and the case "
+                       f"was escalated); reload to see the case")
+
+
+def claim_task(session: Session, task_id: int, username: str, now: datetime) -> Task:
+    """Take an open task of one's role; a task held by someone else is refused."""
+    user = get_user(session, username)
+    task = get_task(session, task_id)
+    _require_role(user, task)
+    _require_open(task)
+    if task.assignee == username:
+        return task
+    claimed = session.execute(update(Task).where(Task.id == task_id, Task.status == TaskStatus.OPEN,
+                                                 Task.assignee.is_(None)).values(assignee=username))
+    session.refresh(task)
+    if claimed.rowcount != 1:
+        _require_open(task)
+        raise TaskClaimedByOther(f"task {task_id} is already claimed by {task.assignee}")
+    audit.record(session, audit.EventKind.TASK_CLAIMED, username, now, case=task.case, element_id=task.element_id,
+                 payload={"task_id": task.id})
+    return task
+
+
+def release_task(session: Session, task_id: int, username: str, now: datetime) -> Task:
+    """Give a claimed task back to the role's queue (only its holder may)."""
+    get_user(session, username)
+    task = get_task(session, task_id)
+    _require_open(task)
+    if task.assignee != username:
+        raise PermissionDenied(f"task {task_id} is not claimed by '{username}'")
+    task.assignee = None
+    audit.record(session, audit.EventKind.TASK_RELEASED, username, now, case=task.case, element_id=task.element_id,
+                 payload={"task_id": task.id})
+    return task
+
+
+def lock_case(session: Session, case_id: int) -> Case:
+    """Load a case for change, holding its row lock until commit (SQLite: the write lock)."""
+    case = session.execute(select(Case).where(Case.id == case_id).with_for_update(of=Case)
+                           .options(undefer(Case.workflow_state))
+                           .execution_options(populate_existing=True)).scalar_one_or_none()
+    if case is None:
+        raise NotFound(f"no case {case_id}")
+    return case
+
+
+def complete_task(session: Session, task_id: int, username: str, data: dict, now: datetime) -> Completion:
+    """Submit a task's form: validate, advance the case, and return what comes next."""
+    user = get_user(session, username)
+    task = get_task(session, task_id)
+    _require_role(user, task)
+    case = lock_case(session, task.case_id)
+    session.refresh(task)
+    _require_open(task)
+    if task.assignee not in (None, username):
+        raise TaskClaimedByOther(f"task {task_id} is claimed by {task.assignee}; only they may complete it")
+    schema = case.plan_version.forms.get(task.form_key, {"components": []})
+    cleaned = validate_submission(schema, data)
+    plan = spec_cache.get(case.plan_version)
+    workflow = runtime.restore(case.workflow_state, plan)
+    spiff_task = runtime.find_spiff_task(workflow, task.spiff_task_id)
+    if spiff_task is None or spiff_task.state != TaskState.READY:
+        raise CaseChanged(f"case {case.number} changed and task {task_id} is not ready any more; reload")
+
+    def submit():
+        spiff_task.data.update(cleaned)
+        spiff_task.run()
+
+    with engine_time(now):
+        runtime.run_engine(workflow, submit)
+    task.status = TaskStatus.COMPLETED
+    task.assignee = task.assignee or username
+    task.completed_by, task.completed_at = username, now
+    audit.record(session, audit.EventKind.TASK_COMPLETED, username, now, case=case, element_id=task.element_id,
+                 payload={"task_id": task.id, "data": cleaned})
+    runtime.save(case, workflow)
+    outcome = runtime.sync(session, case, workflow, now, username)
+    flush_case(session, case)
+    return Completion(task, outcome.new_tasks, outcome.completed)
+
+
+def flush_case(session: Session, case: Case) -> None:
+    """Write the case; a concurrent writer that got there first turns into CaseChanged."""
+    number = case.number
+    try:
+        session.flush()
+    except StaleDataError:
+        raise CaseChanged(f"case {number} was changed by someone else meanwhile; reload") from None
+
+
+def inbox(session: Session, username: str, which: str = "all", limit: int = 200) -> list[Task]:
+    """Tasks for a user: 'mine' (claimed by me), 'queue' (claimable), 'done' (completed by me), 'all' = mine+queue."""
+    user = get_user(session, username)
+    roles = sorted(user.role_keys)
+    query = select(Task)
+    if which == "mine":
+        query = query.where(Task.assignee == username, Task.status == TaskStatus.OPEN)
+    elif which == "queue":
+        query = query.where(Task.role.in_(roles), Task.status == TaskStatus.OPEN, Task.assignee.is_(None))
+    elif which == "done":
+        query = query.where(Task.completed_by == username, Task.status == TaskStatus.COMPLETED)
+    elif which == "all":
+        query = query.where(Task.status == TaskStatus.OPEN, Task.role.in_(roles),
+                            (Task.assignee.is_(None)) | (Task.assignee == username))
+    else:
+        raise ValueError(f"unknown list '{which}' (mine, queue, done, all)")
+    if which == "done":
+        query = query.order_by(Task.completed_at.desc(), Task.id.desc())
+    else:
+        query = query.order_by(Task.due_at.is_(None), Task.due_at, Task.id)
+    return list(session.execute(query.limit(limit)).scalars())

@@ -1,0 +1,270 @@
+"""The `planflow` command: set up, deploy plans, work cases and run the timer worker."""
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from functools import wraps
+from pathlib import Path
+
+import click
+from sqlalchemy import inspect, select
+
+from engine import audit, cases, plans, timers, users
+from engine.clock import utcnow
+from engine.config import Settings
+from engine.db import create_schema, make_engine, make_session_factory, transaction
+from engine.errors import DeployRejected, FormInvalid, PlanFlowError
+from engine.models import User
+from engine.roles import ROLES
+
+
+class Context:
+    def __init__(self):
+        self.settings = Settings.from_env()
+        self._factory = None
+
+    def session_factory(self, create: bool = False):
+        if self._factory is None:
+            engine = make_engine(self.settings.database_url)
+            if create:
+                create_schema(engine)
+            elif not inspect(engine).has_table("cases"):
+                raise PlanFlowError("the database is not initialised: run `planflow init` first")
+            self._factory = make_session_factory(engine)
+        return self._factory
+
+
+def _task_dict(task) -> dict:
+    return {"id": task.id, "case": task.case.number, "element_id": task.element_id, "name": task.name,
+            "role": task.role, "form_key": task.form_key, "status": task.status.value, "assignee": task.assignee,
+            "created_at": task.created_at.isoformat(), "due_at": task.due_at.isoformat() if task.due_at else None,
+            "escalated_from": task.escalated_from}
+
+
+def _emit(as_json: bool, payload, text: str) -> None:
+    click.echo(json.dumps(payload, ensure_ascii=False, indent=2) if as_json else text)
+
+
+def _load_json(text: str, what: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PlanFlowError(f"{what} is not valid JSON: {exc.msg} at column {exc.colno}") from None
+    if not isinstance(value, dict):
+        raise PlanFlowError(f"{what} must be a JSON object")
+    return value
+
+
+def domain_errors(command):
+    """Print a domain error as one line on stderr and exit non-zero."""
+    @wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except DeployRejected as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(3)
+        except FormInvalid as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(4)
+        except PlanFlowError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+    return wrapper
+
+
+pass_ctx = click.make_pass_decorator(Context, ensure=True)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+
+
+@click.group()
+def main():
+    """PlanFlow: complaint emergency plans run as BPMN processes."""
+
+
+@main.command()
+@pass_ctx
+@domain_errors
+def init(ctx: Context):
+    """Create the database tables (safe to run again)."""
+    ctx.session_factory(create=True)
+    click.echo(f"database ready: {ctx.settings.database_url.split('@')[-1]}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--as", "actor", default="cli", show_default=True, help="Who deploys (recorded in the audit trail).")
+@json_option
+@pass_ctx
+@domain_errors
+def deploy(ctx: Context, paths, actor, as_json):
+    """Validate and deploy BPMN, DMN and .form files (folders are searched)."""
+    bundle = plans.Bundle.from_paths(list(paths))
+    with transaction(ctx.session_factory()) as session:
+        results = plans.deploy(session, bundle, actor, utcnow())
+    lines = [f"{r.plan_key}: version {r.version} " + ("deployed" if r.created else "unchanged") for r in results]
+    _emit(as_json, [r.__dict__ for r in results], "\n".join(lines))
+
+
+@main.group()
+def user():
+    """Manage users."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True, help="A role key; repeat for several.")
+@click.option("--password", help="Prompted for when omitted.")
+@click.option("--name", "display_name", default="", help="Display name.")
+@pass_ctx
+@domain_errors
+def user_add(ctx: Context, username, roles, password, display_name):
+    """Create a user with one or more roles."""
+    if password is None:
+        password = getpass.getpass(f"password for {username}: ")
+    if not password:
+        raise PlanFlowError("a password is required")
+    with transaction(ctx.session_factory()) as session:
+        users.add_user(session, username, list(roles), password, display_name)
+    click.echo(f"user {username} added with role(s) {', '.join(roles)}")
+
+
+@main.command()
+@click.argument("plan")
+@click.option("--data", default="{}", help="Start-form data as a JSON object.")
+@click.option("--as", "actor", required=True, help="The user registering the case.")
+@json_option
+@pass_ctx
+@domain_errors
+def start(ctx: Context, plan, data, actor, as_json):
+    """Start a case of PLAN; prints the case number."""
+    with transaction(ctx.session_factory()) as session:
+        case = cases.start_case(session, plan, _load_json(data, "--data"), actor, utcnow(),
+                                ctx.settings.case_number_prefix)
+        number = case.number
+    _emit(as_json, {"number": number}, number)
+
+
+@main.command("tasks")
+@click.option("--as", "actor", required=True)
+@click.option("--list", "which", type=click.Choice(["all", "mine", "queue", "done"]), default="all",
+              show_default=True)
+@json_option
+@pass_ctx
+@domain_errors
+def list_tasks(ctx: Context, actor, which, as_json):
+    """Tasks a user may claim and those they hold, soonest due first."""
+    with transaction(ctx.session_factory(), readonly=True) as session:
+        rows = [_task_dict(t) for t in cases.inbox(session, actor, which)]
+    text = "\n".join(f"{r['id']:>6}  {r['case']}  {r['name']} [{r['role']}]  due {r['due_at'] or '-'}"
+                     f"{'  claimed by ' + r['assignee'] if r['assignee'] else ''}" for r in rows) or "no tasks"
+    _emit(as_json, rows, text)
+
+
+@main.command()
+@click.argument("task_id", type=int)
+@click.option("--as", "actor", required=True)
+@json_option
+@pass_ctx
+@domain_errors
+def claim(ctx: Context, task_id, actor, as_json):
+    """Claim a task."""
+    with transaction(ctx.session_factory()) as session:
+        row = _task_dict(cases.claim_task(session, task_id, actor, utcnow()))
+    _emit(as_json, row, f"task {task_id} claimed by {actor}")
+
+
+@main.command()
+@click.argument("task_id", type=int)
+@click.option("--as", "actor", required=True)
+@json_option
+@pass_ctx
+@domain_errors
+def release(ctx: Context, task_id, actor, as_json):
+    """Give a claimed task back to its queue."""
+    with transaction(ctx.session_factory()) as session:
+        row = _task_dict(cases.release_task(session, task_id, actor, utcnow()))
+    _emit(as_json, row, f"task {task_id} released")
+
+
+@main.command()
+@click.argument("task_id", type=int)
+@click.option("--data", default="{}", help="Form data as a JSON object.")
+@click.option("--as", "actor", required=True)
+@json_option
+@pass_ctx
+@domain_errors
+def complete(ctx: Context, task_id, data, actor, as_json):
+    """Complete a task with its form data."""
+    with transaction(ctx.session_factory()) as session:
+        done = cases.complete_task(session, task_id, actor, _load_json(data, "--data"), utcnow())
+        payload = {"task": _task_dict(done.task), "next_tasks": [_task_dict(t) for t in done.next_tasks],
+                   "case_completed": done.case_completed}
+    nexts = "; ".join(f"{t['name']} → {t['role']}" + (f" (due {t['due_at']})" if t["due_at"] else "")
+                      for t in payload["next_tasks"])
+    text = f"task {task_id} completed" + (f"; next: {nexts}" if nexts else "") + \
+        ("; case completed" if done.case_completed else "")
+    _emit(as_json, payload, text)
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Sweep once and exit.")
+@click.option("--interval", type=float, default=None, help="Seconds between sweeps (PLANFLOW_WORKER_INTERVAL).")
+@pass_ctx
+@domain_errors
+def worker(ctx: Context, once, interval):
+    """Fire due timers (escalations) until interrupted."""
+    timers.run_worker(ctx.session_factory(), interval or ctx.settings.worker_interval, once=once)
+
+
+@main.group("audit")
+def audit_group():
+    """Inspect the audit trail."""
+
+
+@audit_group.command("verify")
+@click.argument("case_number", required=False)
+@json_option
+@pass_ctx
+@domain_errors
+def audit_verify(ctx: Context, case_number, as_json):
+    """Recompute the hash chain; name the first broken event."""
+    with transaction(ctx.session_factory(), readonly=True) as session:
+        case_id = cases.get_case(session, case_number).id if case_number else None
+        report = audit.verify_chain(session, case_id)
+    _emit(as_json, report.__dict__, str(report))
+    if not report.ok:
+        sys.exit(1)
+
+
+@main.command("demo-users")
+@click.option("--password", default="demo", show_default=True)
+@pass_ctx
+@domain_errors
+def demo_users(ctx: Context, password):
+    """Create one demo user per role (<role>1, e.g. intake1), skipping those that exist."""
+    created = []
+    with transaction(ctx.session_factory()) as session:
+        for role in ROLES:
+            username = f"{role}1"
+            if session.execute(select(User).where(User.username == username)).scalar_one_or_none() is None:
+                users.add_user(session, username, [role], password, f"{ROLES[role].name_zh} {username}")
+                created.append(username)
+    click.echo(f"demo users created: {', '.join(created)}" if created else "demo users already exist")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@pass_ctx
+@domain_errors
+def serve(ctx: Context, host, port):
+    """Serve the web app."""
+    from webapp import create_app
+
+    create_app(session_factory=ctx.session_factory()).run(host=host, port=port)
+
+
+if __name__ == "__main__":
+    main()

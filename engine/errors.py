@@ -1,0 +1,89 @@
+"""Domain errors: each names what went wrong in the words of a PlanFlow user.
+
+The web layer and the CLI turn these into status codes and one-line messages;
+anything raised inside a use case rolls its transaction back.
+"""
+from __future__ import annotations
+
+
+class PlanFlowError(Exception):
+    """Base of every error a user can be shown."""
+
+    code = "error"
+
+
+class NotFound(PlanFlowError):
+    code = "not_found"
+
+
+class UnknownUser(NotFound):
+    code = "unknown_user"
+
+
+class PermissionDenied(PlanFlowError):
+    code = "forbidden"
+
+
+class Conflict(PlanFlowError):
+    """The thing changed underneath the caller; reloading shows the new state."""
+
+    code = "conflict"
+
+
+class TaskAlreadyCompleted(Conflict):
+    code = "task_already_completed"
+
+
+class TaskClaimedByOther(Conflict):
+    code = "task_claimed"
+
+
+class CaseChanged(Conflict):
+    code = "case_changed"
+
+
+class FormInvalid(PlanFlowError):
+    """Submitted data does not satisfy the task's form; `errors` maps field key to message."""
+
+    code = "form_invalid"
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = dict(errors)
+        detail = "; ".join(f"{key}: {message}" for key, message in self.errors.items())
+        super().__init__(f"the form has errors: {detail}")
+
+
+class DeployRejected(PlanFlowError):
+    """A plan failed validation; `problems` lists every finding, each naming its element."""
+
+    code = "deploy_rejected"
+
+    def __init__(self, problems: list["Problem"]):
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"deploy refused, {len(self.problems)} problem(s):\n{lines}")
+
+
+class Problem:
+    """One validation finding: which file and element, and what is wrong."""
+
+    def __init__(self, message: str, element_id: str | None = None, file: str | None = None):
+        self.message = message
+        self.element_id = element_id
+        self.file = file
+
+    def as_dict(self) -> dict:
+        return {"file": self.file, "element_id": self.element_id, "message": self.message}
+
+    def __str__(self) -> str:
+        where = ":".join(part for part in (self.file, self.element_id) if part)
+        return f"{where}: {self.message}" if where else self.message
+
+    def __repr__(self) -> str:
+        return f"Problem({str(self)!r})"
+
+
+class CaseEngineError(PlanFlowError):
+    """SpiffWorkflow could not advance the case (an expression failed, a decision had no rule…)."""
+
+    code = "engine_error"

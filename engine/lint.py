@@ -1,0 +1,138 @@
+"""Deploy-time checks of a parsed plan: everything that would otherwise fail at run time.
+
+Every check returns Problems naming the element, so a process owner sees the whole
+list at once instead of fixing one error per deploy attempt.
+"""
+from __future__ import annotations
+
+import re
+
+from SpiffWorkflow.bpmn.specs.defaults import ScriptTask
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    TimerEventDefinition,
+    TimeDateEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
+
+from engine import sandbox
+from engine.bpmn import BPMN_NS, ParsedPlan
+from engine.errors import Problem
+from engine.roles import LANE_ROLES
+
+# SpiffWorkflow names its internal start task "Start"; an element with that id silently empties the process.
+RESERVED_IDS = {"Start", "End", "Root"}
+# A bare value that starts like an ISO duration or cycle but did not parse as one (e.g. P3X, PT24).
+_LOOKS_LIKE_ISO = re.compile(r"^(P\d|PT\d|R\d*/)")
+
+
+BLOCKING_TAGS = {f"{{{BPMN_NS}}}task": "a plain task", f"{{{BPMN_NS}}}manualTask": "a manual task"}
+
+
+def lint_document(root, filename: str) -> list[Problem]:
+    """Problems visible in the XML itself, checked before parsing (the parser would fail obscurely)."""
+    problems = []
+    for node in root.iter():
+        if not isinstance(node.tag, str) or not node.tag.startswith(f"{{{BPMN_NS}}}"):
+            continue
+        if node.get("id") in RESERVED_IDS:
+            problems.append(Problem(f"the id '{node.get('id')}' is reserved by the engine; rename the element",
+                                    node.get("id"), filename))
+        if node.tag in BLOCKING_TAGS:
+            problems.append(Problem(f"{BLOCKING_TAGS[node.tag]} would block the case: make it a user task "
+                                    "(with a lane and form) or a script task", node.get("id"), filename))
+    return problems
+
+
+def lint_plan(plan: ParsedPlan, filename: str, forms: dict[str, dict]) -> list[Problem]:
+    """All problems of a parsed plan: lanes and roles, forms, timers, conditions, scripts."""
+    problems: list[Problem] = []
+
+    def problem(message: str, element_id: str | None = None):
+        problems.append(Problem(message, element_id, filename))
+
+    if plan.start_form_key and plan.start_form_key not in forms:
+        problem(f"start form '{plan.start_form_key}' not found (expected forms/{plan.start_form_key}.form)")
+
+    for spec in [plan.spec, *plan.subprocess_specs.values()]:
+        for task_spec in spec.task_specs.values():
+            element_id = getattr(task_spec, "bpmn_id", None)
+            if element_id is None:
+                continue
+            _lint_task(task_spec, element_id, forms, problem)
+    return problems
+
+
+def _lint_task(task_spec, element_id: str, forms: dict, problem) -> None:
+    if isinstance(task_spec, UserTaskMixin):
+        _lint_user_task(task_spec, element_id, forms, problem)
+    definition = getattr(task_spec, "event_definition", None)
+    if isinstance(definition, TimerEventDefinition):
+        _lint_timer(definition, element_id, problem)
+    for condition, _target in getattr(task_spec, "cond_task_specs", []) or []:
+        expression = getattr(condition, "args", [None])[0] if condition is not None else None
+        if expression:
+            _check_code(expression, "eval", "condition", element_id, problem)
+    if isinstance(task_spec, ScriptTask) and task_spec.script:
+        _check_code(task_spec.script, "exec", "script", element_id, problem)
+
+
+def _lint_user_task(task_spec, element_id: str, forms: dict, problem) -> None:
+    name = task_spec.bpmn_name or element_id
+    if not task_spec.lane:
+        problem(f"user task '{name}' is outside any lane, so no role would receive it", element_id)
+    elif task_spec.lane not in LANE_ROLES:
+        known = ", ".join(sorted(LANE_ROLES))
+        problem(f"lane '{task_spec.lane}' of user task '{name}' is not a known role ({known})", element_id)
+    form_key = getattr(getattr(task_spec, "form", None), "key", None)
+    if not form_key:
+        problem(f"user task '{name}' has no form (set camunda:formKey)", element_id)
+    elif form_key not in forms:
+        problem(f"form '{form_key}' of user task '{name}' not found (expected forms/{form_key}.form)", element_id)
+
+
+def _lint_timer(definition: TimerEventDefinition, element_id: str, problem) -> None:
+    expression = definition.expression
+    if _LOOKS_LIKE_ISO.match(expression.strip()):
+        problem(f"timer value '{expression.strip()}' is not a valid ISO 8601 {_timer_kind(definition)} "
+                "(e.g. PT24H, P3D, 2026-12-01T09:00:00+08:00)", element_id)
+        return
+    if not _check_code(expression, "eval", "timer value", element_id, problem):
+        return
+    try:
+        value = sandbox.evaluate(expression, {})
+    except sandbox.SandboxError as exc:
+        if isinstance(exc.__cause__, NameError) or "not defined" in str(exc):
+            return  # reads case data: only checkable when the timer starts waiting
+        problem(f"timer value {expression} does not evaluate: {exc}", element_id)
+        return
+    if not isinstance(value, str):
+        problem(f"timer value {expression} gives {type(value).__name__}, not an ISO 8601 text", element_id)
+        return
+    try:
+        if isinstance(definition, CycleTimerEventDefinition):
+            TimerEventDefinition.parse_iso_recurring_interval(value)
+        elif isinstance(definition, TimeDateEventDefinition):
+            TimerEventDefinition.get_datetime(value)
+        else:
+            TimerEventDefinition.parse_iso_duration(value)
+    except Exception:
+        problem(f"timer value '{value}' is not a valid ISO 8601 "
+                f"{_timer_kind(definition)} (e.g. PT24H, P3D, 2026-12-01T09:00:00+08:00)", element_id)
+
+
+def _timer_kind(definition) -> str:
+    if isinstance(definition, CycleTimerEventDefinition):
+        return "cycle"
+    if isinstance(definition, TimeDateEventDefinition):
+        return "date-time"
+    return "duration"
+
+
+def _check_code(source: str, mode: str, what: str, element_id: str, problem) -> bool:
+    try:
+        sandbox.check(source, mode)
+    except sandbox.SandboxError as exc:
+        problem(f"{what} `{source.strip()}` is not accepted: {exc}", element_id)
+        return False
+    return True

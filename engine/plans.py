@@ -1,0 +1,240 @@
+"""Deploy plans as versions, and load the specs of a version (cached per process).
+
+A deploy stores a BPMN file together with the forms and decision tables it uses,
+as a new version of its process id only when that content changed. A case pins
+the version it started on, forms included, so later edits never break it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine import audit
+from engine.bpmn import BPMN_NS, CAMUNDA_NS, ParsedPlan, XmlRejected, decision_ids, parse_plan, read_xml
+from engine.errors import DeployRejected, NotFound, Problem
+from engine.forms import schema_problems
+from engine.lint import lint_document, lint_plan
+from engine.models import PlanVersion
+
+
+@dataclass
+class Bundle:
+    """Files handed to one deploy: BPMN and DMN documents by file name, forms by key."""
+
+    bpmn: dict[str, str]
+    dmn: dict[str, str]
+    forms: dict[str, dict]
+    problems: list[Problem]
+
+    @classmethod
+    def from_paths(cls, paths: list[Path | str]) -> "Bundle":
+        """Collect .bpmn, .dmn and .form files; folders are searched (not recursively)."""
+        bundle = cls({}, {}, {}, [])
+        files: list[Path] = []
+        for path in map(Path, paths):
+            if path.is_dir():
+                files.extend(sorted(p for p in path.iterdir() if p.suffix in (".bpmn", ".dmn", ".form")))
+            elif path.exists():
+                files.append(path)
+            else:
+                bundle.problems.append(Problem("no such file or folder", file=str(path)))
+        for file in files:
+            bundle.add(file.name, file.read_text(encoding="utf-8"))
+        return bundle
+
+    def add(self, filename: str, text: str) -> None:
+        suffix = Path(filename).suffix
+        if suffix == ".bpmn":
+            self.bpmn[filename] = text
+        elif suffix == ".dmn":
+            self.dmn[filename] = text
+        elif suffix == ".form":
+            try:
+                schema = json.loads(text)
+            except json.JSONDecodeError as exc:
+                self.problems.append(Problem(f"not valid JSON ({exc.msg}, line {exc.lineno})", file=filename))
+                return
+            for message in schema_problems(schema):
+                self.problems.append(Problem(message, file=filename))
+            self.forms[Path(filename).stem] = schema
+        else:
+            self.problems.append(Problem("not a .bpmn, .dmn or .form file", file=filename))
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    plan_key: str
+    version: int
+    created: bool
+
+
+@dataclass
+class _Candidate:
+    filename: str
+    xml: str
+    plan: ParsedPlan
+    forms: dict[str, dict]
+    decisions: dict[str, str]
+
+
+def deploy(session: Session, bundle: Bundle, actor: str, now: datetime) -> list[DeployResult]:
+    """Validate every plan in the bundle; store changed ones as new versions, or store nothing."""
+    problems = list(bundle.problems)
+    if not bundle.bpmn:
+        problems.append(Problem("no .bpmn file to deploy"))
+    decision_files = _decision_index(bundle, problems)
+    candidates = []
+    for filename, xml in sorted(bundle.bpmn.items()):
+        candidate = _check_one(filename, xml, bundle, decision_files, problems)
+        if candidate is not None:
+            candidates.append(candidate)
+    if problems:
+        raise DeployRejected(problems)
+    return [_store(session, candidate, actor, now) for candidate in candidates]
+
+
+def _decision_index(bundle: Bundle, problems: list[Problem]) -> dict[str, str]:
+    """Map each decision id to the DMN file defining it."""
+    index = {}
+    for filename, xml in bundle.dmn.items():
+        try:
+            for decision_id in decision_ids(xml, filename):
+                index[decision_id] = filename
+        except XmlRejected as exc:
+            problems.append(Problem(str(exc), file=filename))
+    return index
+
+
+def _check_one(filename, xml, bundle, decision_files, problems) -> _Candidate | None:
+    try:
+        root_refs = _referenced_keys(xml, filename)
+    except XmlRejected as exc:
+        problems.append(Problem(str(exc), file=filename))
+        return None
+    form_keys, decision_refs, root = root_refs
+    structural = lint_document(root, filename)
+    if structural:
+        problems.extend(structural)
+        return None
+    missing = [ref for ref in decision_refs if ref not in decision_files]
+    for ref in missing:
+        problems.append(Problem(f"decision '{ref}' not found in any .dmn file of this deploy", file=filename))
+    decisions = {decision_files[ref]: bundle.dmn[decision_files[ref]] for ref in decision_refs if ref not in missing}
+    if missing:
+        return None
+    try:
+        plan = parse_plan(xml, filename, decisions)
+    except XmlRejected as exc:
+        problems.append(Problem(str(exc), file=filename))
+        return None
+    except ValidationException as exc:
+        problems.append(Problem(_validation_message(exc), getattr(exc, "id", None), filename))
+        return None
+    except Exception as exc:  # SpiffWorkflow raises plain exceptions for some broken diagrams
+        problems.append(Problem(f"cannot be parsed: {exc}", file=filename))
+        return None
+    forms = {key: bundle.forms[key] for key in form_keys if key in bundle.forms}
+    found = lint_plan(plan, filename, forms)
+    problems.extend(found)
+    return None if found else _Candidate(filename, xml, plan, forms, decisions)
+
+
+def _referenced_keys(xml: str, filename: str) -> tuple[list[str], list[str], object]:
+    """Form keys and decision ids the BPMN document refers to, and the parsed document."""
+    root = read_xml(xml, filename)
+    forms, decisions = set(), set()
+    for node in root.iter():
+        if not isinstance(node.tag, str):
+            continue
+        if node.get(f"{{{CAMUNDA_NS}}}formKey"):
+            forms.add(node.get(f"{{{CAMUNDA_NS}}}formKey"))
+        if node.tag == f"{{{BPMN_NS}}}businessRuleTask" and node.get(f"{{{CAMUNDA_NS}}}decisionRef"):
+            decisions.add(node.get(f"{{{CAMUNDA_NS}}}decisionRef"))
+    return sorted(forms), sorted(decisions), root
+
+
+def _validation_message(exc: ValidationException) -> str:
+    message = str(exc.args[0]) if exc.args else str(exc)
+    line = getattr(exc, "line_number", None)
+    return f"{message} (line {line})" if line else message
+
+
+def content_hash(bpmn_xml: str, forms: dict, decisions: dict) -> str:
+    canonical = json.dumps({"bpmn": bpmn_xml, "forms": forms, "decisions": decisions},
+                           sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _store(session: Session, candidate: _Candidate, actor: str, now: datetime) -> DeployResult:
+    plan = candidate.plan
+    xml = candidate.xml
+    digest = content_hash(xml, candidate.forms, candidate.decisions)
+    latest = latest_version(session, plan.process_id)
+    if latest is not None and latest.content_hash == digest:
+        return DeployResult(plan.process_id, latest.version, created=False)
+    version = PlanVersion(
+        plan_key=plan.process_id, version=(latest.version + 1) if latest else 1, name=plan.name,
+        content_hash=digest, bpmn_xml=xml,
+        assets={"forms": candidate.forms, "decisions": candidate.decisions, "start_form_key": plan.start_form_key},
+        deployed_by=actor, deployed_at=now,
+    )
+    session.add(version)
+    session.flush()
+    audit.record(session, audit.EventKind.PLAN_DEPLOYED, actor, now, element_id=plan.process_id,
+                 payload={"plan": plan.process_id, "version": version.version, "content_hash": digest,
+                          "file": candidate.filename, "forms": sorted(candidate.forms),
+                          "decisions": sorted(candidate.decisions)})
+    return DeployResult(plan.process_id, version.version, created=True)
+
+
+def latest_version(session: Session, plan_key: str) -> PlanVersion | None:
+    return session.execute(
+        select(PlanVersion).where(PlanVersion.plan_key == plan_key).order_by(PlanVersion.version.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def current_version(session: Session, plan_key: str) -> PlanVersion:
+    version = latest_version(session, plan_key)
+    if version is None:
+        raise NotFound(f"no plan '{plan_key}' is deployed")
+    return version
+
+
+def plan_keys(session: Session) -> list[str]:
+    return list(session.execute(select(PlanVersion.plan_key).group_by(PlanVersion.plan_key)
+                                .order_by(PlanVersion.plan_key)).scalars())
+
+
+def version_count(session: Session) -> int:
+    return session.execute(select(func.count(PlanVersion.id))).scalar_one()
+
+
+class SpecCache:
+    """Parsed specs per plan version; a version never changes, so entries never go stale."""
+
+    def __init__(self):
+        self._plans: dict[int, ParsedPlan] = {}
+        self._lock = threading.Lock()
+
+    def get(self, version: PlanVersion) -> ParsedPlan:
+        plan = self._plans.get(version.id)
+        if plan is None:
+            plan = parse_plan(version.bpmn_xml, f"{version.plan_key}.bpmn", version.assets.get("decisions"))
+            with self._lock:
+                plan = self._plans.setdefault(version.id, plan)
+        return plan
+
+    def clear(self) -> None:
+        with self._lock:
+            self._plans.clear()
+
+
+spec_cache = SpecCache()

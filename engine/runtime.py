@@ -1,0 +1,253 @@
+"""Load and save a case's workflow, run it, and keep the task and timer rows in step.
+
+The serialized workflow is the source of truth; the `tasks` and `timers` rows are
+derived from it in the same transaction (`sync`), so the inbox and the worker read
+indexed rows and never load a workflow just to list or find something.
+The spec is kept out of the stored state: it belongs to the plan version.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID
+
+import SpiffWorkflow
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SERIALIZER_VERSION
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
+from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import audit, sandbox
+from engine.bpmn import ParsedPlan
+from engine.errors import CaseEngineError
+from engine.models import Case, CaseStatus, Task, TaskStatus, Timer, TimerStatus
+
+LIBRARY_VERSION = SpiffWorkflow.__version__ if hasattr(SpiffWorkflow, "__version__") else "3.2.0"
+
+
+class _PinnedSpecWorkflowConverter(BpmnWorkflowConverter):
+    """Serializes a workflow without its spec; restores it onto the cached spec of its plan version."""
+
+    def to_dict(self, workflow):
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct, plan: ParsedPlan = None):
+        dct = dict(dct, spec=None, subprocess_specs=None)
+        workflow = self.target_class(plan.spec, plan.subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+_registry = BpmnWorkflowSerializer.configure({**CAMUNDA_CONFIG, BpmnWorkflow: _PinnedSpecWorkflowConverter})
+_serializer = BpmnWorkflowSerializer(_registry)
+_script_engine = PythonScriptEngine(environment=sandbox.SandboxEnvironment())
+
+
+def new_workflow(plan: ParsedPlan) -> BpmnWorkflow:
+    return BpmnWorkflow(plan.spec, plan.subprocess_specs, script_engine=_script_engine)
+
+
+def dump(workflow: BpmnWorkflow) -> dict:
+    return _serializer.to_dict(workflow)
+
+
+def restore(state: dict, plan: ParsedPlan) -> BpmnWorkflow:
+    workflow = _serializer.from_dict(state, plan=plan)
+    workflow.script_engine = _script_engine
+    return workflow
+
+
+def save(case: Case, workflow: BpmnWorkflow) -> None:
+    case.workflow_state = dump(workflow)
+    case.serializer_version = SERIALIZER_VERSION
+    case.library_version = LIBRARY_VERSION
+
+
+def run_engine(workflow: BpmnWorkflow, action=None) -> None:
+    """Apply `action` (if any) then advance the workflow; engine failures become CaseEngineError."""
+    try:
+        if action is not None:
+            action()
+        workflow.do_engine_steps()
+    except sandbox.SandboxError as exc:
+        raise CaseEngineError(f"an expression was stopped: {exc}") from exc
+    except SpiffWorkflowException as exc:
+        raise CaseEngineError(_describe_engine_error(exc)) from exc
+
+
+def _describe_engine_error(exc: SpiffWorkflowException) -> str:
+    task = getattr(exc, "task", None) or getattr(exc, "sender", None)
+    spec = getattr(task, "task_spec", None)
+    element = getattr(spec, "bpmn_id", None) or getattr(exc, "task_id", None)
+    cause = exc.__cause__ or getattr(exc, "error", None)
+    detail = str(exc.args[0]) if exc.args else str(exc)
+    if cause is not None and str(cause) not in detail:
+        detail = f"{detail}: {cause}"
+    return f"{element}: {detail}" if element else detail
+
+
+def ready_user_tasks(workflow: BpmnWorkflow) -> list:
+    return [t for t in workflow.get_tasks(state=TaskState.READY, manual=True)]
+
+
+def find_spiff_task(workflow: BpmnWorkflow, spiff_task_id: str):
+    return workflow.get_task_from_id(UUID(spiff_task_id))
+
+
+def _is_timer(task) -> bool:
+    return isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition)
+
+
+def timer_due(task) -> datetime | None:
+    """The due time SpiffWorkflow fixed when the timer started waiting (never recomputed here)."""
+    value = task.internal_data.get("event_value")
+    if isinstance(value, dict):  # cycle timer: the next occurrence
+        value = value.get("next") if value.get("cycles") != 0 else None
+    if not value:
+        return None
+    return TimerEventDefinition.get_datetime(value) if isinstance(value, str) else None
+
+
+def attached_task(timer_task):
+    """The activity a boundary timer is attached to (its sibling under the boundary split), or None."""
+    parent = timer_task.parent
+    if parent is None or not parent.task_spec.name.endswith(".BoundaryEventSplit"):
+        return None
+    for sibling in parent.children:
+        if not isinstance(sibling.task_spec, CatchingEvent):
+            return sibling
+    return None
+
+
+def deadline_of(user_task) -> datetime | None:
+    """The earliest waiting boundary-timer due time on a user task."""
+    parent = user_task.parent
+    if parent is None:
+        return None
+    dues = [timer_due(s) for s in parent.children
+            if s is not user_task and _is_timer(s) and s.state == TaskState.WAITING]
+    dues = [d for d in dues if d is not None]
+    return min(dues) if dues else None
+
+
+@dataclass
+class SyncOutcome:
+    """What changed in the rows: new tasks, fired timers, escalations."""
+
+    new_tasks: list[Task] = field(default_factory=list)
+    fired_timers: list[Timer] = field(default_factory=list)
+    cancelled_tasks: list[Task] = field(default_factory=list)
+    completed: bool = False
+
+
+def sync(session: Session, case: Case, workflow: BpmnWorkflow, now: datetime, actor: str) -> SyncOutcome:
+    """Bring the case's task and timer rows and status in line with the workflow; audit each change."""
+    outcome = SyncOutcome()
+    _sync_timers(session, case, workflow, now, actor, outcome)
+    _sync_tasks(session, case, workflow, now, actor, outcome)
+    _audit_escalations(session, case, now, actor, outcome)
+    if workflow.is_completed() and case.status != CaseStatus.COMPLETED:
+        case.status = CaseStatus.COMPLETED
+        case.completed_at = now
+        outcome.completed = True
+        audit.record(session, audit.EventKind.CASE_COMPLETED, actor, now, case=case)
+    return outcome
+
+
+def _sync_timers(session, case, workflow, now, actor, outcome) -> None:
+    existing = {t.spiff_task_id: t for t in session.execute(
+        select(Timer).where(Timer.case_id == case.id, Timer.status == TimerStatus.WAITING)).scalars()}
+    waiting = {}
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        due = timer_due(task) if _is_timer(task) else None
+        if due is not None:
+            waiting[str(task.id)] = (task, due)
+    for spiff_id, (task, due) in waiting.items():
+        row = existing.get(spiff_id)
+        if row is None:
+            host = attached_task(task)
+            session.add(Timer(case_id=case.id, spiff_task_id=spiff_id, element_id=task.task_spec.bpmn_id,
+                              attached_to=host.task_spec.bpmn_id if host else None, due_at=due, fire_at=due,
+                              status=TimerStatus.WAITING))
+        elif row.due_at != due:  # a cycle timer moved on to its next occurrence
+            row.due_at, row.fire_at = due, due
+    for spiff_id, row in existing.items():
+        if spiff_id in waiting:
+            continue
+        task = workflow.get_task_from_id(UUID(spiff_id))
+        # SpiffWorkflow resets `event_fired` once the event completes; completion is the firing.
+        fired = task is not None and task.state == TaskState.COMPLETED
+        row.status = TimerStatus.FIRED if fired else TimerStatus.CANCELLED
+        if fired:
+            row.fired_at = now
+            outcome.fired_timers.append(row)
+            audit.record(session, audit.EventKind.TIMER_FIRED, actor, now, case=case, element_id=row.element_id,
+                         payload={"due_at": row.due_at.isoformat(), "attached_to": row.attached_to})
+
+
+def _sync_tasks(session, case, workflow, now, actor, outcome) -> None:
+    open_rows = {t.spiff_task_id: t for t in session.execute(
+        select(Task).where(Task.case_id == case.id, Task.status == TaskStatus.OPEN)).scalars()}
+    ready = {str(t.id): t for t in ready_user_tasks(workflow)}
+    for spiff_id, row in open_rows.items():
+        if spiff_id in ready:
+            continue
+        spiff_task = workflow.get_task_from_id(UUID(spiff_id))
+        if spiff_task is not None and spiff_task.state == TaskState.COMPLETED:
+            row.status = TaskStatus.COMPLETED
+        else:
+            row.status = TaskStatus.CANCELLED
+            outcome.cancelled_tasks.append(row)
+            audit.record(session, audit.EventKind.TASK_CANCELLED, actor, now, case=case, element_id=row.element_id,
+                         payload={"task_id": row.id, "role": row.role, "assignee": row.assignee})
+    for spiff_id, spiff_task in ready.items():
+        if spiff_id in open_rows:
+            row = open_rows[spiff_id]
+            row.due_at = deadline_of(spiff_task)
+            continue
+        spec = spiff_task.task_spec
+        if not isinstance(spec, UserTaskMixin):
+            raise CaseEngineError(f"{spec.bpmn_id}: only user tasks may wait for people")
+        row = Task(case_id=case.id, spiff_task_id=spiff_id, element_id=spec.bpmn_id,
+                   name=spec.bpmn_name or spec.bpmn_id, role=spec.lane or "",
+                   form_key=getattr(getattr(spec, "form", None), "key", None), status=TaskStatus.OPEN,
+                   created_at=now, due_at=deadline_of(spiff_task))
+        session.add(row)
+        outcome.new_tasks.append(row)
+    session.flush()
+    for row in outcome.new_tasks:
+        audit.record(session, audit.EventKind.TASK_READY, actor, now, case=case, element_id=row.element_id,
+                     payload={"task_id": row.id, "name": row.name, "role": row.role,
+                              "due_at": row.due_at.isoformat() if row.due_at else None})
+
+
+def _audit_escalations(session, case, now, actor, outcome) -> None:
+    """A fired boundary timer that cancelled its task is an escalation to whoever got the new tasks."""
+    cancelled = {row.element_id: row for row in outcome.cancelled_tasks}
+    for timer in outcome.fired_timers:
+        missed = cancelled.get(timer.attached_to)
+        if missed is None:
+            continue
+        for row in outcome.new_tasks:
+            row.escalated_from = missed.element_id
+        audit.record(session, audit.EventKind.ESCALATED, actor, now, case=case, element_id=timer.element_id,
+                     payload={"missed_task": missed.element_id, "missed_role": missed.role,
+                              "due_at": timer.due_at.isoformat(),
+                              "to": [{"task_id": r.id, "element_id": r.element_id, "role": r.role}
+                                     for r in outcome.new_tasks]})

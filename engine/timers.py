@@ -1,0 +1,116 @@
+"""The timer sweep: fire every due timer exactly once, whatever the number of workers.
+
+The sweep reads the indexed `timers` table, so cases without a due timer are never
+loaded. Each case fires in its own transaction under the case row lock (SQLite:
+the write lock); a second worker that reaches the same case afterwards finds its
+timers no longer waiting and skips it. A case that fails is recorded on its timer
+and the case, retried later with a growing delay, and never stops the sweep.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine import audit, runtime
+from engine.cases import flush_case, lock_case
+from engine.clock import engine_time, utcnow
+from engine.db import transaction
+from engine.errors import PlanFlowError
+from engine.models import Case, Timer, TimerStatus
+from engine.plans import spec_cache
+
+log = logging.getLogger(__name__)
+WORKER = "timer-worker"
+MAX_RETRY_DELAY = timedelta(hours=1)
+
+
+@dataclass
+class SweepResult:
+    fired: int = 0
+    cases: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+
+def due_case_ids(session: Session, now: datetime, limit: int) -> list[int]:
+    """Cases with at least one waiting timer due by `now`, earliest first."""
+    earliest = func.min(Timer.fire_at)
+    rows = session.execute(
+        select(Timer.case_id).where(Timer.status == TimerStatus.WAITING, Timer.fire_at <= now)
+        .group_by(Timer.case_id).order_by(earliest).limit(limit))
+    return [case_id for (case_id,) in rows]
+
+
+def fire_case_timers(session: Session, case_id: int, now: datetime) -> int:
+    """Fire the due timers of one case; return how many fired (0 if another worker got there first)."""
+    case = lock_case(session, case_id)
+    still_due = session.execute(select(func.count(Timer.id)).where(
+        Timer.case_id == case_id, Timer.status == TimerStatus.WAITING, Timer.fire_at <= now)).scalar_one()
+    if not still_due:
+        return 0
+    workflow = runtime.restore(case.workflow_state, spec_cache.get(case.plan_version))
+    with engine_time(now):
+        runtime.run_engine(workflow, workflow.refresh_timers)
+    runtime.save(case, workflow)
+    outcome = runtime.sync(session, case, workflow, now, WORKER)
+    flush_case(session, case)
+    return len(outcome.fired_timers)
+
+
+def _record_failure(session_factory: sessionmaker, case_id: int, now: datetime, error: Exception) -> str:
+    message = str(error) or error.__class__.__name__
+    with transaction(session_factory) as session:
+        case = session.get(Case, case_id)
+        timers = session.execute(select(Timer).where(
+            Timer.case_id == case_id, Timer.status == TimerStatus.WAITING, Timer.fire_at <= now)).scalars().all()
+        for timer in timers:
+            timer.attempts += 1
+            timer.last_error = message
+            timer.fire_at = now + min(timedelta(seconds=30 * 2 ** (timer.attempts - 1)), MAX_RETRY_DELAY)
+        case.incident = message
+        audit.record(session, audit.EventKind.TIMER_FAILED, WORKER, now, case=case,
+                     element_id=timers[0].element_id if timers else None,
+                     payload={"error": message, "attempts": max((t.attempts for t in timers), default=0)})
+    return case.number
+
+
+def sweep(session_factory: sessionmaker, now: datetime | None = None, batch: int = 100) -> SweepResult:
+    """Fire what is due at `now` (default: the real time); one failing case never stops the others."""
+    now = now or utcnow()
+    result = SweepResult()
+    with transaction(session_factory, readonly=True) as session:
+        case_ids = due_case_ids(session, now, batch)
+    for case_id in case_ids:
+        try:
+            with transaction(session_factory) as session:
+                fired = fire_case_timers(session, case_id, now)
+        except (PlanFlowError, Exception) as exc:  # noqa: BLE001 — a broken case must not stop the sweep
+            log.warning("timers of case %s failed: %s", case_id, exc)
+            number = _record_failure(session_factory, case_id, now, exc)
+            result.failed.append((number, str(exc)))
+            continue
+        if fired:
+            result.fired += fired
+            result.cases += 1
+    return result
+
+
+def run_worker(session_factory: sessionmaker, interval: float, once: bool = False, echo=print) -> None:
+    """Poll for due timers every `interval` seconds until interrupted.
+
+    With `once`, sweep until nothing is due any more and return (for cron and tests).
+    """
+    while True:
+        result = sweep(session_factory)
+        if result.fired or result.failed:
+            echo(f"fired {result.fired} timer(s) in {result.cases} case(s); {len(result.failed)} case(s) failed")
+        for number, error in result.failed:
+            echo(f"  {number}: {error}")
+        if once and not result.fired and not result.failed:
+            return
+        if not once:
+            time.sleep(interval)

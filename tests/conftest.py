@@ -1,0 +1,76 @@
+"""Fixtures: a fresh real database per test (SQLite file, and PostgreSQL when configured)."""
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import text
+
+from engine.db import Base, create_schema, make_engine, make_session_factory, transaction
+from engine.plans import spec_cache
+from tests.support import Desk
+
+POSTGRES_URL = os.environ.get("PLANFLOW_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+SHANGHAI = timezone(timedelta(hours=8))
+
+_pg_engine = None
+
+
+def _postgres_engine():
+    """One engine for the whole run; each test empties the tables instead of recreating them."""
+    global _pg_engine
+    if _pg_engine is None:
+        _pg_engine = make_engine(POSTGRES_URL)
+        with _pg_engine.begin() as conn:
+            Base.metadata.drop_all(conn)
+        create_schema(_pg_engine)
+    return _pg_engine
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'planflow.sqlite3'}"
+    else:
+        engine = _postgres_engine()
+        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        with engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        yield POSTGRES_URL
+
+
+@pytest.fixture
+def session_factory(db_url):
+    engine = make_engine(db_url) if db_url.startswith("sqlite") else _postgres_engine()
+    if db_url.startswith("sqlite"):
+        create_schema(engine)
+    yield make_session_factory(engine)
+    if db_url.startswith("sqlite"):
+        engine.dispose()
+
+
+@pytest.fixture
+def now():
+    """Monday 2 March 2026, 09:00 in Shanghai: an ordinary working morning."""
+    return datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+def desk(session_factory, now):
+    """Plans of processes/ deployed and one user per role, ready to work cases."""
+    return Desk.open(session_factory, now)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_spec_cache():
+    spec_cache.clear()
+    yield
+    spec_cache.clear()
+
+
+def run(session_factory, use_case, *args, **kwargs):
+    """Run one use case in its own transaction and return its result."""
+    with transaction(session_factory) as session:
+        return use_case(session, *args, **kwargs)

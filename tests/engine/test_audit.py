@@ -1,0 +1,83 @@
+"""The audit trail is append-only and hash-chained: any edit, deletion or reordering is found."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete, select, update
+
+from engine import audit
+from engine.models import AuditEvent
+from tests.conftest import run
+
+
+def record_events(session_factory, now, count=5):
+    for i in range(count):
+        run(session_factory, lambda s, i=i: audit.record(s, "task_completed", f"user{i}", now + timedelta(minutes=i),
+                                                         element_id=f"Task_{i}", payload={"data": {"n": i}}))
+
+
+def verify(session_factory):
+    return run(session_factory, audit.verify_chain)
+
+
+def test_untouched_chain_verifies(session_factory, now):
+    record_events(session_factory, now)
+    report = verify(session_factory)
+    assert report.ok and report.events_checked == 5
+
+
+def test_edited_payload_is_found_at_its_event(session_factory, now):
+    record_events(session_factory, now)
+    run(session_factory, lambda s: s.execute(update(AuditEvent).where(AuditEvent.seq == 3)
+                                             .values(payload={"data": {"n": 999}})))
+    report = verify(session_factory)
+    assert not report.ok and report.broken_at == 3 and "edited" in report.reason
+
+
+def test_edited_actor_with_recomputed_hash_breaks_the_next_link(session_factory, now):
+    record_events(session_factory, now)
+
+    def forge(session):
+        event = session.get(AuditEvent, 2)
+        event.actor = "mallory"
+        event.hash = audit._event_hash(event.seq, event.occurred_at, event.actor, event.kind, event.case_id,
+                                       event.case_number, event.element_id, event.payload, event.prev_hash)
+    run(session_factory, forge)
+    report = verify(session_factory)
+    assert not report.ok and report.broken_at == 3
+
+
+def test_deleted_event_is_found(session_factory, now):
+    record_events(session_factory, now)
+    run(session_factory, lambda s: s.execute(delete(AuditEvent).where(AuditEvent.seq == 2)))
+    report = verify(session_factory)
+    assert not report.ok and report.broken_at == 2 and "missing" in report.reason
+
+
+def test_deleted_last_event_is_found_through_the_chain_head(session_factory, now):
+    record_events(session_factory, now)
+    run(session_factory, lambda s: s.execute(delete(AuditEvent).where(AuditEvent.seq == 5)))
+    report = verify(session_factory)
+    assert not report.ok and report.broken_at == 5
+
+
+def test_reordered_events_are_found(session_factory, now):
+    record_events(session_factory, now)
+
+    def swap(session):
+        a, b = session.get(AuditEvent, 2), session.get(AuditEvent, 3)
+        fields = ("occurred_at", "actor", "kind", "element_id", "payload", "prev_hash", "hash")
+        values_a = {f: getattr(a, f) for f in fields}
+        values_b = {f: getattr(b, f) for f in fields}
+        for f in fields:
+            setattr(a, f, values_b[f])
+            setattr(b, f, values_a[f])
+    run(session_factory, swap)
+    report = verify(session_factory)
+    assert not report.ok and report.broken_at == 2
+
+
+def test_events_are_numbered_without_gaps(session_factory, now):
+    record_events(session_factory, now, count=3)
+    seqs = run(session_factory, lambda s: s.execute(select(AuditEvent.seq).order_by(AuditEvent.seq)).scalars().all())
+    assert seqs == [1, 2, 3]

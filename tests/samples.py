@@ -1,0 +1,63 @@
+"""Small hand-written plans for engine tests that should not depend on a real plan's details."""
+from __future__ import annotations
+
+import json
+
+NOTE_FORM = {"components": [
+    {"id": "c1", "key": "note", "type": "textfield", "label": "Note", "validate": {"required": True}},
+]}
+
+
+def one_task_plan(process_id: str = "mini", *, task_name: str = "Verify", lane: str = "handler",
+                  form_key: str | None = "mini_note", timer: str | None = "PT24H",
+                  condition: str = 'note != "loop"', escalate_lane: str = "office_director",
+                  task_id: str = "Task_Verify", extra: str = "") -> str:
+    """start → user task (with optional interrupting timer → escalation task) → gateway → end."""
+    form_attr = f' camunda:formKey="{form_key}"' if form_key else ""
+    timer_xml = f"""
+    <bpmn:boundaryEvent id="Timer_Deadline" attachedToRef="{task_id}">
+      <bpmn:outgoing>Flow_Late</bpmn:outgoing>
+      <bpmn:timerEventDefinition><bpmn:timeDuration xsi:type="bpmn:tFormalExpression">{timer}</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:userTask id="Task_Escalated" name="Escalated" camunda:formKey="mini_note">
+      <bpmn:incoming>Flow_Late</bpmn:incoming><bpmn:outgoing>Flow_EscDone</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:sequenceFlow id="Flow_Late" sourceRef="Timer_Deadline" targetRef="Task_Escalated"/>
+    <bpmn:sequenceFlow id="Flow_EscDone" sourceRef="Task_Escalated" targetRef="EndEvent_Done"/>""" if timer else ""
+    escalation_lane = f"""<bpmn:lane id="Lane_Esc" name="{escalate_lane}"><bpmn:flowNodeRef>Task_Escalated</bpmn:flowNodeRef></bpmn:lane>""" if timer else ""
+    lane_xml = f"""<bpmn:lane id="Lane_Main" name="{lane}"><bpmn:flowNodeRef>StartEvent_1</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>{task_id}</bpmn:flowNodeRef><bpmn:flowNodeRef>Gateway_Check</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>EndEvent_Done</bpmn:flowNodeRef></bpmn:lane>""" if lane else ""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+    id="Definitions_1" targetNamespace="http://planflow.test">
+  <bpmn:process id="{process_id}" name="Mini plan" isExecutable="true">
+    <bpmn:laneSet id="LaneSet_1">{lane_xml}{escalation_lane}</bpmn:laneSet>
+    <bpmn:startEvent id="StartEvent_1"><bpmn:outgoing>Flow_1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="{task_id}" name="{task_name}"{form_attr}>
+      <bpmn:incoming>Flow_1</bpmn:incoming><bpmn:incoming>Flow_Again</bpmn:incoming><bpmn:outgoing>Flow_2</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:exclusiveGateway id="Gateway_Check" default="Flow_Again">
+      <bpmn:incoming>Flow_2</bpmn:incoming><bpmn:outgoing>Flow_Done</bpmn:outgoing><bpmn:outgoing>Flow_Again</bpmn:outgoing>
+    </bpmn:exclusiveGateway>
+    <bpmn:endEvent id="EndEvent_Done"><bpmn:incoming>Flow_Done</bpmn:incoming><bpmn:incoming>Flow_EscDone</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="Flow_1" sourceRef="StartEvent_1" targetRef="{task_id}"/>
+    <bpmn:sequenceFlow id="Flow_2" sourceRef="{task_id}" targetRef="Gateway_Check"/>
+    <bpmn:sequenceFlow id="Flow_Done" sourceRef="Gateway_Check" targetRef="EndEvent_Done">
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">{condition}</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="Flow_Again" sourceRef="Gateway_Check" targetRef="{task_id}"/>
+    {timer_xml}
+    {extra}
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def write_plan(folder, xml: str, name: str = "mini.bpmn", forms: dict | None = None):
+    """Write a plan and its forms into `folder`; return the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(xml, encoding="utf-8")
+    for key, schema in (forms if forms is not None else {"mini_note": NOTE_FORM}).items():
+        (folder / f"{key}.form").write_text(json.dumps(schema), encoding="utf-8")
+    return folder
