@@ -165,7 +165,7 @@ def complete_task(session: Session, task_id: int, username: str, data: dict, now
     schema = case.plan_version.forms.get(task.form_key, {"components": []})
     cleaned = validate_submission(schema, data)
     plan = spec_cache.get(case.plan_version)
-    workflow = runtime.restore(case.workflow_state, plan)
+    workflow = runtime.load(case, plan)
     spiff_task = runtime.find_spiff_task(workflow, task.spiff_task_id)
     if spiff_task is None or spiff_task.state != TaskState.READY:
         raise CaseChanged(f"case {case.number} changed and task {task_id} is not ready any more; reload")

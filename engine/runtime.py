@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-import SpiffWorkflow
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
@@ -23,6 +22,7 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
+from SpiffWorkflow.version import __version__ as LIBRARY_VERSION
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,8 +30,6 @@ from engine import audit, sandbox
 from engine.bpmn import ParsedPlan
 from engine.errors import CaseEngineError
 from engine.models import Case, CaseStatus, Task, TaskStatus, Timer, TimerStatus
-
-LIBRARY_VERSION = SpiffWorkflow.__version__ if hasattr(SpiffWorkflow, "__version__") else "3.2.0"
 
 
 class _PinnedSpecWorkflowConverter(BpmnWorkflowConverter):
@@ -65,6 +63,19 @@ def new_workflow(plan: ParsedPlan) -> BpmnWorkflow:
 
 def dump(workflow: BpmnWorkflow) -> dict:
     return _serializer.to_dict(workflow)
+
+
+def load(case: Case, plan: ParsedPlan) -> BpmnWorkflow:
+    """The case's workflow, refusing state written by a newer serializer (reading it would lose data)."""
+    if _version_key(case.serializer_version) > _version_key(SERIALIZER_VERSION):
+        raise CaseEngineError(f"case {case.number} was saved by serializer {case.serializer_version} "
+                              f"(SpiffWorkflow {case.library_version}); this installation has "
+                              f"{SERIALIZER_VERSION} and must not read it — upgrade PlanFlow")
+    return restore(case.workflow_state, plan)
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split(".") if part.isdigit())
 
 
 def restore(state: dict, plan: ParsedPlan) -> BpmnWorkflow:

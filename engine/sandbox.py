@@ -555,6 +555,12 @@ class _Guard(ast.NodeTransformer):
             node.value = _call("_sb_star", [node.value], node)
         return node
 
+    def visit_Set(self, node):
+        self.generic_visit(node)
+        node.elts = [ast.copy_location(ast.Starred(_call("_sb_hashed", [item.value], item), ast.Load()), item)
+                     if isinstance(item, ast.Starred) else item for item in node.elts]
+        return node
+
     def visit_Attribute(self, node):
         self.generic_visit(node)
         return _call("_sb_getattr", [node.value, ast.Constant(node.attr)], node)
@@ -568,6 +574,13 @@ class _Guard(ast.NodeTransformer):
                 part = _call("_sb_format", [part.value, ast.Constant(part.conversion), spec], part)
             parts.append(part)
         return _call("_sb_fjoin", parts, node)
+
+    def visit_While(self, node):
+        self.generic_visit(node)
+        node.body.insert(0, _line_marker(node))
+        return node
+
+    visit_For = visit_While
 
     def visit_ExceptHandler(self, node):
         self.generic_visit(node)
@@ -591,6 +604,11 @@ def _call(helper, arguments, like):
 
 def _alive_check(like):
     return ast.copy_location(ast.Expr(_call("_sb_alive", [], like)), like)
+
+
+def _line_marker(loop):
+    """A statement that gives each loop pass a line event: `while True: pass` has none in 3.11."""
+    return ast.copy_location(ast.Expr(ast.Name("_sb_alive", ast.Load())), loop)
 
 
 def _is_number(node):
@@ -799,7 +817,8 @@ def _format(value, conversion, spec):
         value = repr(value)
     elif conversion == ord("a"):
         value = ascii(value)
-    _check_format_spec(spec)
+    if spec:
+        _check_format_spec(spec)
     return format(value, spec)
 
 
@@ -941,6 +960,53 @@ def _searched(method):
     return search
 
 
+def _hashed(iterable, pairs=False):
+    """Return iterable's items (or key/value pairs) as a list, refusing if hashing them walks too much.
+
+    A tuple's hash is recomputed every time, so `set([t] * 10**5)` with a large tuple t would
+    hash t 100,000 times inside one C call.
+    """
+    items, budget = [], MAX_STRING_LENGTH
+    for item in iterable:
+        key = item[0] if pairs and isinstance(item, (tuple, list)) and item else item
+        budget -= _size(key, budget, what="the values to put in a set or dict") if type(key) is tuple else 1
+        if budget < 0:
+            raise _too_large(f"a set or dict of more than {MAX_STRING_LENGTH:,} items is not allowed")
+        items.append(item)
+    return items
+
+
+def _already_hashed(value):
+    return isinstance(value, (set, frozenset, dict))
+
+
+def _set(iterable=()):
+    return set(iterable if _already_hashed(iterable) else _hashed(iterable))
+
+
+def _frozenset(iterable=()):
+    return frozenset(iterable if _already_hashed(iterable) else _hashed(iterable))
+
+
+def _dict(*args, **kwargs):
+    if len(args) == 1 and not isinstance(args[0], dict):
+        args = (_hashed(args[0], pairs=True),)
+    return dict(*args, **kwargs)
+
+
+def _dict_update(target, *args, **kwargs):
+    if len(args) == 1 and not isinstance(args[0], dict):
+        args = (_hashed(args[0], pairs=True),)
+    target.update(*args, **kwargs)
+
+
+def _hashing(name):
+    """Wrap a set method whose arguments are iterables whose items it hashes."""
+    def call(target, *others):
+        return getattr(target, name)(*(other if _already_hashed(other) else _hashed(other) for other in others))
+    return lambda target: functools.partial(call, target)
+
+
 def _sum(iterable, /, start=0):
     if not isinstance(start, (int, float, datetime.timedelta)):
         raise _Stop(SandboxRefused, "sum() only adds numbers; use '+' or join() for texts and lists")
@@ -991,7 +1057,7 @@ def _zip(*iterables, strict=False):
     return zip(*iterables, strict=strict)
 
 
-_REAL_TYPES = {_str: str, _int: int, _tuple: tuple, _range: range}
+_REAL_TYPES = {_str: str, _int: int, _tuple: tuple, _range: range, _set: set, _frozenset: frozenset, _dict: dict}
 
 
 def _isinstance(value, kinds):
@@ -1003,10 +1069,10 @@ def _isinstance(value, kinds):
 
 
 SAFE_BUILTINS = {
-    "abs": abs, "all": all, "any": any, "bool": bool, "chr": chr, "dict": dict, "divmod": divmod,
-    "enumerate": enumerate, "filter": filter, "float": float, "frozenset": frozenset, "int": _int,
+    "abs": abs, "all": all, "any": any, "bool": bool, "chr": chr, "dict": _dict, "divmod": divmod,
+    "enumerate": enumerate, "filter": filter, "float": float, "frozenset": _frozenset, "int": _int,
     "isinstance": _isinstance, "len": len, "list": list, "map": map, "max": _max, "min": _min, "ord": ord,
-    "pow": _pow, "range": _range, "reversed": reversed, "round": _round, "set": set, "sorted": _sorted,
+    "pow": _pow, "range": _range, "reversed": reversed, "round": _round, "set": _set, "sorted": _sorted,
     "str": _str, "sum": _sum, "tuple": _tuple, "zip": _zip,
     **{error.__name__: error for error in (Exception, ArithmeticError, AssertionError, IndexError, KeyError,
                                            LookupError, TypeError, ValueError, ZeroDivisionError)},
@@ -1021,8 +1087,14 @@ def _bound(function, *leading):
     return lambda value: functools.partial(function, *leading, value)
 
 
+def _call_list(method, value):
+    return list(method(value))
+
+
 _COMPARED_SEARCHES = {"index": _bound(_searched(list.index)), "count": _bound(_searched(list.count))}
 _NUMBER_ATTRIBUTES = dict.fromkeys(["conjugate", "real", "imag"])
+_FROZENSET_ATTRIBUTES = {"copy": None, **{name: _hashing(name) for name in [
+    "union", "intersection", "difference", "symmetric_difference", "issubset", "issuperset", "isdisjoint"]}}
 _DATE_ATTRIBUTES = {
     **dict.fromkeys(["year", "month", "day", "weekday", "isoweekday", "isocalendar", "isoformat", "replace",
                      "toordinal", "ctime"]),
@@ -1045,19 +1117,20 @@ _ATTRIBUTES = {
         "expandtabs": _bound(_str_expandtabs), "replace": _bound(_str_replace), "join": _bound(_str_join),
         "format": _bound(_str_format), "format_map": _bound(_str_format_map),
     },
-    dict: dict.fromkeys(["get", "keys", "values", "items", "copy", "setdefault", "pop", "popitem", "update",
-                         "clear"]),
+    # keys/values/items give lists: dict views would hash whole iterables in `d.keys() | items`
+    dict: {**dict.fromkeys(["get", "copy", "setdefault", "pop", "popitem", "clear"]),
+           "keys": _bound(_call_list, dict.keys), "values": _bound(_call_list, dict.values),
+           "items": _bound(_call_list, dict.items), "update": _bound(_dict_update)},
     list: {
         **dict.fromkeys(["copy", "append", "insert", "pop", "reverse", "clear"]),
         **_COMPARED_SEARCHES,
         "remove": _bound(_searched(list.remove)), "extend": _bound(_list_extend), "sort": _bound(_list_sort),
     },
     tuple: {"index": _bound(_searched(tuple.index)), "count": _bound(_searched(tuple.count))},
-    frozenset: dict.fromkeys(["copy", "union", "intersection", "difference", "symmetric_difference", "issubset",
-                              "issuperset", "isdisjoint"]),
-    set: dict.fromkeys(["copy", "union", "intersection", "difference", "symmetric_difference", "issubset",
-                        "issuperset", "isdisjoint", "add", "discard", "remove", "pop", "clear", "update",
-                        "intersection_update", "difference_update", "symmetric_difference_update"]),
+    frozenset: _FROZENSET_ATTRIBUTES,
+    set: {**_FROZENSET_ATTRIBUTES, **dict.fromkeys(["add", "discard", "remove", "pop", "clear"]),
+          **{name: _hashing(name) for name in ["update", "intersection_update", "difference_update",
+                                               "symmetric_difference_update"]}},
     int: {**_NUMBER_ATTRIBUTES, **dict.fromkeys(["bit_length", "numerator", "denominator"])},
     float: {**_NUMBER_ATTRIBUTES, **dict.fromkeys(["is_integer", "as_integer_ratio"])},
     datetime.date: _DATE_ATTRIBUTES,
@@ -1094,7 +1167,7 @@ _HELPERS = {
     "_sb_add": _add, "_sb_iadd": _iadd, "_sb_mul": _mul, "_sb_imul": _imul, "_sb_pow": _pow,
     "_sb_lshift": _lshift, "_sb_mod": _mod, "_sb_compared": _compared, "_sb_tuple": _check_tuple,
     "_sb_star": _star, "_sb_getattr": _getattr, "_sb_format": _format, "_sb_fjoin": _fjoin,
-    "_sb_alive": _alive, "__builtins__": SAFE_BUILTINS,
+    "_sb_alive": _alive, "_sb_hashed": _hashed, "__builtins__": SAFE_BUILTINS,
 }
 
 

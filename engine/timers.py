@@ -52,7 +52,7 @@ def fire_case_timers(session: Session, case_id: int, now: datetime) -> int:
         Timer.case_id == case_id, Timer.status == TimerStatus.WAITING, Timer.fire_at <= now)).scalar_one()
     if not still_due:
         return 0
-    workflow = runtime.restore(case.workflow_state, spec_cache.get(case.plan_version))
+    workflow = runtime.load(case, spec_cache.get(case.plan_version))
     with engine_time(now):
         runtime.run_engine(workflow, workflow.refresh_timers)
     runtime.save(case, workflow)

@@ -5,13 +5,13 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from engine import cases, users
+from engine import cases, plans, timers, users
 from engine.db import transaction
 from engine.errors import (CaseChanged, CaseEngineError, Conflict, FormInvalid, NotFound, PermissionDenied,
                            TaskAlreadyCompleted, TaskClaimedByOther, UnknownUser)
-from engine.models import AuditEvent, Task, TaskStatus
+from engine.models import AuditEvent, Case, Task, TaskStatus
 from tests.samples import one_task_plan, write_plan
 from tests.support import Desk
 
@@ -170,3 +170,68 @@ def test_a_stale_workflow_write_is_refused_by_the_revision_check(mini):
             stale_case.workflow_state = {}
             cases.flush_case(session, stale_case)
     assert state_of(mini, number) == current
+
+
+def test_a_case_finishes_on_the_version_and_forms_it_started_with(session_factory, now, tmp_path):
+    """v2 renames the task and requires a new field; the v1 case is still worked with v1's form."""
+    folder = write_plan(tmp_path / "v1", one_task_plan(timer=None))
+    desk = Desk.open(session_factory, now, [folder])
+    old_case = desk.start("mini", {}, "handler1")
+    stricter = {"components": [{"key": "note", "type": "textfield", "label": "Note", "validate": {"required": True}},
+                               {"key": "reason", "type": "textfield", "label": "Reason",
+                                "validate": {"required": True}}]}
+    write_plan(folder, one_task_plan(timer=None, task_name="Verify v2"), forms={"mini_note": stricter})
+    [result] = desk.do(plans.deploy, plans.Bundle.from_paths([folder]), "owner", now)
+    assert (result.version, result.created) == (2, True)
+    new_case = desk.start("mini", {}, "handler1")
+    assert desk.task(new_case, "Task_Verify").name == "Verify v2"
+    with pytest.raises(FormInvalid):
+        desk.complete(new_case, "Task_Verify", {"note": "ok"})
+    assert desk.task(old_case, "Task_Verify").name == "Verify"
+    assert desk.complete(old_case, "Task_Verify", {"note": "ok"}).case_completed
+
+
+def test_a_case_saved_by_a_newer_serializer_is_refused_not_misread(mini):
+    number = mini.start("mini", {}, "handler1")
+    with transaction(mini.session_factory) as session:
+        session.execute(update(Case).where(Case.number == number).values(serializer_version="9.0"))
+    with pytest.raises(CaseEngineError, match="serializer 9.0"):
+        mini.complete(number, "Task_Verify", {"note": "ok"})
+
+
+def test_completion_racing_the_timer_worker_has_exactly_one_winner(mini):
+    """At the deadline a handler submits while the worker escalates: one of them wins, cleanly."""
+    outcomes = {}
+    for attempt in range(4):
+        number = mini.start("mini", {}, "handler1")
+        task = mini.task(number, "Task_Verify")
+        late = mini.now + timedelta(hours=24, seconds=1)
+        barrier = threading.Barrier(2)
+
+        def submit():
+            barrier.wait()
+            try:
+                mini.do(cases.complete_task, task.id, "handler1", {"note": "ok"}, late)
+                outcomes[(attempt, "handler")] = "won"
+            except Conflict as exc:
+                outcomes[(attempt, "handler")] = type(exc).__name__
+
+        def sweep():
+            barrier.wait()
+            outcomes[(attempt, "worker")] = timers.sweep(mini.session_factory, late).fired
+
+        threads = [threading.Thread(target=submit), threading.Thread(target=sweep)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        handler_won = outcomes[(attempt, "handler")] == "won"
+        worker_fired = outcomes[(attempt, "worker")] == 1
+        assert handler_won != worker_fired, outcomes
+        open_now = [t.element_id for t in mini.open_tasks(number)]
+        assert open_now == ([] if handler_won else ["Task_Escalated"])
+        with transaction(mini.session_factory, readonly=True) as session:
+            case_id = cases.get_case(session, number).id
+            kinds = session.execute(select(AuditEvent.kind).where(AuditEvent.case_id == case_id)).scalars().all()
+        assert kinds.count("task_completed") == int(handler_won)
+        assert kinds.count("timer_fired") == int(worker_fired)
