@@ -76,6 +76,7 @@ class ParsedPlan:
     subprocess_specs: dict
     start_form_key: str | None
     root: etree._Element = field(repr=False)
+    forms: dict[str, dict] = field(default_factory=dict, repr=False)
 
 
 def main_process_id(root: etree._Element, filename: str) -> str:

@@ -43,8 +43,8 @@ def start_case(session: Session, plan_key: str, data: dict, username: str, now: 
     if not user.role_keys & allowed:
         raise PermissionDenied(f"user '{username}' may not start '{plan_key}' cases (needs role: "
                                f"{', '.join(sorted(allowed))})")
-    if version.start_form_key:
-        data = validate_submission(version.forms[version.start_form_key], data)
+    if plan.start_form_key:
+        data = validate_submission(plan.forms[plan.start_form_key], data)
     workflow = runtime.new_workflow(plan)
     case = Case(number=_next_number(session, number_prefix, now), plan_version_id=version.id,
                 status=CaseStatus.RUNNING, started_by=username, started_at=now, workflow_state={},
@@ -162,9 +162,8 @@ def complete_task(session: Session, task_id: int, username: str, data: dict, now
     _require_open(task)
     if task.assignee not in (None, username):
         raise TaskClaimedByOther(f"task {task_id} is claimed by {task.assignee}; only they may complete it")
-    schema = case.plan_version.forms.get(task.form_key, {"components": []})
-    cleaned = validate_submission(schema, data)
     plan = spec_cache.get(case.plan_version)
+    cleaned = validate_submission(plan.forms.get(task.form_key, {"components": []}), data)
     workflow = runtime.load(case, plan)
     spiff_task = runtime.find_spiff_task(workflow, task.spiff_task_id)
     if spiff_task is None or spiff_task.state != TaskState.READY:

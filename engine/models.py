@@ -70,9 +70,10 @@ class PlanVersion(Base):
     version: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(200), default="")
     content_hash: Mapped[str] = mapped_column(String(64))
-    bpmn_xml: Mapped[str] = mapped_column(Text)
+    # The content is deferred: running cases use the parsed, cached copy (plans.spec_cache).
+    bpmn_xml: Mapped[str] = mapped_column(Text, deferred=True)
     # {"forms": {key: schema}, "decisions": {file name: dmn xml}, "start_form_key": key | None}
-    assets: Mapped[dict] = mapped_column(JSON)
+    assets: Mapped[dict] = mapped_column(JSON, deferred=True)
     deployed_by: Mapped[str] = mapped_column(String(80))
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -218,7 +218,7 @@ def version_count(session: Session) -> int:
 
 
 class SpecCache:
-    """Parsed specs per plan version; a version never changes, so entries never go stale."""
+    """Parsed specs and forms per plan version; a version never changes, so entries never go stale."""
 
     def __init__(self):
         self._plans: dict[int, ParsedPlan] = {}
@@ -228,6 +228,7 @@ class SpecCache:
         plan = self._plans.get(version.id)
         if plan is None:
             plan = parse_plan(version.bpmn_xml, f"{version.plan_key}.bpmn", version.assets.get("decisions"))
+            plan.forms = version.forms
             with self._lock:
                 plan = self._plans.setdefault(version.id, plan)
         return plan

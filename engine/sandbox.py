@@ -718,7 +718,9 @@ def _add(a, b):
     if isinstance(a, (str, list, tuple)) and isinstance(b, (str, list, tuple)):
         _check_length(len(a) + len(b), a)
         if isinstance(a, tuple) and isinstance(b, tuple):
-            _size(b, MAX_STRING_LENGTH - _size(a, what="the tuple"), what="the tuple")
+            if _size(a, what="the tuple") + _size(b, what="the tuple") > MAX_STRING_LENGTH:
+                raise _too_large(f"the joined tuple would be too large "
+                                 f"(more than {MAX_STRING_LENGTH:,} characters when written out)")
     return a + b
 
 
@@ -755,7 +757,9 @@ def _check_repeat(sequence, times):
         return
     _check_length(len(sequence) * times, sequence)
     if isinstance(sequence, tuple):
-        _size(sequence, MAX_STRING_LENGTH // times, what="the repeated tuple")
+        if _size(sequence, what="the tuple") * times > MAX_STRING_LENGTH:
+            raise _too_large(f"the repeated tuple would be too large "
+                             f"(more than {MAX_STRING_LENGTH:,} characters when written out)")
 
 
 def _pow(base, exponent, modulus=None):
@@ -785,7 +789,7 @@ def _mod(a, b):
                 raise _Stop(SandboxRefused, "'*' widths in %-formatting are not allowed")
             widths += _spec_number(width) + _spec_number(precision) + 400
             fields += 1
-        if fields and len(a) + widths + fields * _size(b, what="the %-formatted values") > MAX_STRING_LENGTH:
+        if fields and len(a) + widths + fields * _size(b, what="the value given to %-formatting") > MAX_STRING_LENGTH:
             raise _too_large(f"the formatted text could be longer than {MAX_STRING_LENGTH:,} characters")
     return a % b
 
@@ -917,7 +921,7 @@ def _sorted(iterable, /, *, key=None, reverse=False):
         _size(items, what="the list to sort")
         return sorted(items, reverse=reverse)
     keys = [key(item) for item in items]
-    _size(keys, what="the sort keys")
+    _size(keys, what="the list of sort keys")
     return [items[index] for index in sorted(range(len(items)), key=keys.__getitem__, reverse=reverse)]
 
 
@@ -930,7 +934,7 @@ def _extreme(pick, args, key, default):
             raise ValueError(f"{pick.__name__}() arg is an empty sequence")
         return default
     keys = items if key is None else [key(item) for item in items]
-    _size(keys, what=f"the values given to {pick.__name__}()")
+    _size(keys, what=f"the list given to {pick.__name__}()")
     return items[pick(range(len(items)), key=keys.__getitem__)]
 
 
@@ -969,9 +973,10 @@ def _hashed(iterable, pairs=False):
     items, budget = [], MAX_STRING_LENGTH
     for item in iterable:
         key = item[0] if pairs and isinstance(item, (tuple, list)) and item else item
-        budget -= _size(key, budget, what="the values to put in a set or dict") if type(key) is tuple else 1
+        budget -= _size(key, what="a tuple used as a set item or dict key") if type(key) is tuple else 1
         if budget < 0:
-            raise _too_large(f"a set or dict of more than {MAX_STRING_LENGTH:,} items is not allowed")
+            raise _too_large(f"the items for this set or dict are too large together "
+                             f"(more than {MAX_STRING_LENGTH:,} characters when written out)")
         items.append(item)
     return items
 

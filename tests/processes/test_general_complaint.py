@@ -37,7 +37,8 @@ def walk(request, desk):
             return PersistedWalk(desk, "general_complaint", data)
         with transaction(desk.session_factory, readonly=True) as session:
             version = session.execute(select(PlanVersion).where(PlanVersion.plan_key == "general_complaint")).scalar_one()
-        return InMemoryWalk(spec_cache.get(version), data, desk.now)
+            plan = spec_cache.get(version)
+        return InMemoryWalk(plan, data, desk.now)
     return start
 
 
