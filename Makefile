@@ -17,6 +17,7 @@ install: $(VENV)/.installed
 db: install
 	$(PLANFLOW) init
 	$(PLANFLOW) deploy processes forms --as setup
+	$(PLANFLOW) calendar load calendars/cn_overrides.yaml --as setup
 	$(PLANFLOW) demo-users
 
 run: db

@@ -33,6 +33,10 @@ class EventKind:
     TIMER_FIRED = "timer_fired"
     TIMER_FAILED = "timer_failed"
     ESCALATED = "escalated"
+    DEADLINE_PROVISIONAL = "deadline_provisional"
+    DEADLINE_RECOMPUTED = "deadline_recomputed"
+    INCIDENT = "incident"
+    CALENDAR_LOADED = "calendar_loaded"
     CASE_COMPLETED = "case_completed"
 
 

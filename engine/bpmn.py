@@ -15,8 +15,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from lxml import etree
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
 from SpiffWorkflow.camunda.parser import CamundaParser
+from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
+
+from engine.deadlines import uses_calendar
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -57,13 +65,49 @@ def is_bare_timer_value(expression: str) -> bool:
 
 
 def quote_bare_timer_values(specs) -> None:
-    """Rewrite bare ISO timer values as string literals, in place."""
+    """Rewrite bare ISO timer values as string literals, in place.
+
+    A duration timer whose value calls a calendar function (`working_days(3)`) becomes a
+    date timer: the function already returns the due date-time, not a duration.
+    """
     for spec in specs:
         for task_spec in spec.task_specs.values():
             definition = getattr(task_spec, "event_definition", None)
-            if isinstance(definition, TimerEventDefinition) and definition.expression:
-                if is_bare_timer_value(definition.expression):
-                    definition.expression = repr(definition.expression.strip())
+            if not isinstance(definition, TimerEventDefinition) or not definition.expression:
+                continue
+            if is_bare_timer_value(definition.expression):
+                definition.expression = repr(definition.expression.strip())
+            elif isinstance(definition, DurationTimerEventDefinition) and uses_calendar(definition.expression):
+                task_spec.event_definition = TimeDateEventDefinition(
+                    definition.name, definition.expression, description=definition.description)
+
+
+class _StrictDecisionEngine(DMNEngine):
+    """A decision table where no matching rule is an error, never an empty result."""
+
+    def result(self, task):
+        if not self.decide(task):
+            table = self.decision_table
+            inputs = ", ".join(f"{i.expression}={_short(task, i.expression)}" for i in table.inputs)
+            raise WorkflowTaskException(
+                f"decision table '{table.name or table.id}' has no rule matching {inputs}", task=task)
+        return super().result(task)
+
+
+def _short(task, expression: str) -> str:
+    try:
+        return repr(task.workflow.script_engine.evaluate(task, expression))[:60]
+    except Exception:  # noqa: BLE001 — only for the message
+        return "?"
+
+
+def make_decisions_strict(specs) -> None:
+    """Business-rule tasks refuse to pass silently when their decision table has no matching rule."""
+    for spec in specs:
+        for task_spec in spec.task_specs.values():
+            engine = getattr(task_spec, "dmnEngine", None)
+            if engine is not None and not isinstance(engine, _StrictDecisionEngine):
+                task_spec.dmnEngine = _StrictDecisionEngine(engine.decision_table)
 
 
 @dataclass
@@ -119,6 +163,7 @@ def parse_plan(bpmn_xml: str, filename: str, decisions: dict[str, str] | None = 
     spec = parser.get_spec(process_id)
     subprocess_specs = parser.get_subprocess_specs(process_id)
     quote_bare_timer_values([spec, *subprocess_specs.values()])
+    make_decisions_strict([spec, *subprocess_specs.values()])
     process = root.find(f"{{{BPMN_NS}}}process[@id='{process_id}']")
     return ParsedPlan(process_id, process.get("name") or process_id, spec, subprocess_specs,
                       start_form_key(root, process_id), root)

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session, undefer
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import audit, runtime
-from engine.clock import engine_time
-from engine.errors import (CaseChanged, Conflict, NotFound, PermissionDenied, TaskAlreadyCompleted,
+from engine.db import transaction
+from engine.errors import (CaseChanged, CaseEngineError, Conflict, NotFound, PermissionDenied, TaskAlreadyCompleted,
                            TaskClaimedByOther)
 from engine.forms import validate_submission
 from engine.models import Case, CaseNumberCounter, CaseStatus, Task, TaskStatus, User
@@ -54,10 +54,10 @@ def start_case(session: Session, plan_key: str, data: dict, username: str, now: 
     audit.record(session, audit.EventKind.CASE_STARTED, username, now, case=case, element_id=plan.process_id,
                  payload={"plan": plan_key, "version": version.version, "data": data})
     start_tasks = workflow.get_tasks(state=TaskState.READY)
-    with engine_time(now):
+    with runtime.running(session, now):
         runtime.run_engine(workflow, lambda: [t.data.update(data) for t in start_tasks])
-    runtime.save(case, workflow)
-    runtime.sync(session, case, workflow, now, username)
+        runtime.save(case, workflow)
+        runtime.sync(session, case, workflow, now, username)
     return case
 
 
@@ -173,17 +173,48 @@ def complete_task(session: Session, task_id: int, username: str, data: dict, now
         spiff_task.data.update(cleaned)
         spiff_task.run()
 
-    with engine_time(now):
+    with runtime.running(session, now):
         runtime.run_engine(workflow, submit)
-    task.status = TaskStatus.COMPLETED
-    task.assignee = task.assignee or username
-    task.completed_by, task.completed_at = username, now
-    audit.record(session, audit.EventKind.TASK_COMPLETED, username, now, case=case, element_id=task.element_id,
-                 payload={"task_id": task.id, "data": cleaned})
-    runtime.save(case, workflow)
-    outcome = runtime.sync(session, case, workflow, now, username)
+        task.status = TaskStatus.COMPLETED
+        task.assignee = task.assignee or username
+        task.completed_by, task.completed_at = username, now
+        audit.record(session, audit.EventKind.TASK_COMPLETED, username, now, case=case,
+                     element_id=task.element_id, payload={"task_id": task.id, "data": cleaned})
+        runtime.save(case, workflow)
+        outcome = runtime.sync(session, case, workflow, now, username)
+    case.incident = None
     flush_case(session, case)
     return Completion(task, outcome.new_tasks, outcome.completed)
+
+
+def submit_task(session_factory, task_id: int, username: str, data: dict, now: datetime) -> Completion:
+    """Complete a task in its own transaction; if the engine fails, keep the case as it was and record an incident.
+
+    The incident (on the case and in the audit trail) is what a process owner sees and
+    fixes — typically an expression in the plan; the case can be worked again afterwards.
+    """
+    try:
+        with transaction(session_factory) as session:
+            return complete_task(session, task_id, username, data, now)
+    except CaseEngineError as exc:
+        with transaction(session_factory) as session:
+            record_incident(session, get_task(session, task_id).case_id, str(exc), username, now,
+                            element_id=get_task(session, task_id).element_id)
+        raise
+
+
+def record_incident(session: Session, case_id: int, message: str, actor: str, now: datetime,
+                    element_id: str | None = None) -> None:
+    """Note on the case that the engine could not advance it, and why."""
+    case = lock_case(session, case_id)
+    case.incident = message
+    audit.record(session, audit.EventKind.INCIDENT, actor, now, case=case, element_id=element_id,
+                 payload={"error": message})
+
+
+def incidents(session: Session) -> list[Case]:
+    """Running cases whose last engine step failed, for a process owner to look at."""
+    return list(session.execute(select(Case).where(Case.incident.is_not(None)).order_by(Case.number)).scalars())
 
 
 def flush_case(session: Session, case: Case) -> None:

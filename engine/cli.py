@@ -4,13 +4,15 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+from datetime import date
 from functools import wraps
 from pathlib import Path
 
 import click
 from sqlalchemy import inspect, select
 
-from engine import audit, cases, plans, timers, users
+from engine import audit, calendar_store, cases, plans, timers, users
+from engine.calendar_load import load_calendar_file as calendar_load_use_case
 from engine.clock import utcnow
 from engine.config import Settings
 from engine.db import create_schema, make_engine, make_session_factory, transaction
@@ -39,7 +41,14 @@ def _task_dict(task) -> dict:
     return {"id": task.id, "case": task.case.number, "element_id": task.element_id, "name": task.name,
             "role": task.role, "form_key": task.form_key, "status": task.status.value, "assignee": task.assignee,
             "created_at": task.created_at.isoformat(), "due_at": task.due_at.isoformat() if task.due_at else None,
-            "escalated_from": task.escalated_from}
+            "due_provisional": task.due_provisional, "escalated_from": task.escalated_from}
+
+
+def _warn_provisional(tasks: list[dict]) -> None:
+    for task in tasks:
+        if task["due_provisional"]:
+            click.echo(f"warning: the due time of task {task['id']} ({task['name']}) is provisional: it reaches "
+                       "into a year without calendar data (see `planflow calendar show`)", err=True)
 
 
 def _emit(as_json: bool, payload, text: str) -> None:
@@ -158,6 +167,7 @@ def list_tasks(ctx: Context, actor, which, as_json):
     with transaction(ctx.session_factory(), readonly=True) as session:
         rows = [_task_dict(t) for t in cases.inbox(session, actor, which)]
     text = "\n".join(f"{r['id']:>6}  {r['case']}  {r['name']} [{r['role']}]  due {r['due_at'] or '-'}"
+                     f"{' (provisional)' if r['due_provisional'] else ''}"
                      f"{'  claimed by ' + r['assignee'] if r['assignee'] else ''}" for r in rows) or "no tasks"
     _emit(as_json, rows, text)
 
@@ -197,10 +207,10 @@ def release(ctx: Context, task_id, actor, as_json):
 @domain_errors
 def complete(ctx: Context, task_id, data, actor, as_json):
     """Complete a task with its form data."""
-    with transaction(ctx.session_factory()) as session:
-        done = cases.complete_task(session, task_id, actor, _load_json(data, "--data"), utcnow())
-        payload = {"task": _task_dict(done.task), "next_tasks": [_task_dict(t) for t in done.next_tasks],
-                   "case_completed": done.case_completed}
+    done = cases.submit_task(ctx.session_factory(), task_id, actor, _load_json(data, "--data"), utcnow())
+    payload = {"task": _task_dict(done.task), "next_tasks": [_task_dict(t) for t in done.next_tasks],
+               "case_completed": done.case_completed}
+    _warn_provisional(payload["next_tasks"])
     nexts = "; ".join(f"{t['name']} → {t['role']}" + (f" (due {t['due_at']})" if t["due_at"] else "")
                       for t in payload["next_tasks"])
     text = f"task {task_id} completed" + (f"; next: {nexts}" if nexts else "") + \
@@ -236,6 +246,65 @@ def audit_verify(ctx: Context, case_number, as_json):
     _emit(as_json, report.__dict__, str(report))
     if not report.ok:
         sys.exit(1)
+
+
+@main.command()
+@json_option
+@pass_ctx
+@domain_errors
+def incidents(ctx: Context, as_json):
+    """Cases the engine could not advance (a failing expression, timer or decision), with the reason."""
+    with transaction(ctx.session_factory(), readonly=True) as session:
+        rows = [{"case": c.number, "plan": c.plan_version.plan_key, "version": c.plan_version.version,
+                 "incident": c.incident} for c in cases.incidents(session)]
+    _emit(as_json, rows, "\n".join(f"{r['case']}  {r['plan']} v{r['version']}: {r['incident']}" for r in rows)
+          or "no incidents")
+
+
+@main.group("calendar")
+def calendar_group():
+    """The working calendar: holidays and make-up working days."""
+
+
+@calendar_group.command("load")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--as", "actor", default="cli", show_default=True)
+@json_option
+@pass_ctx
+@domain_errors
+def calendar_load(ctx: Context, path, actor, as_json):
+    """Load an overrides file (YAML); provisional deadlines it settles are recomputed."""
+    with transaction(ctx.session_factory()) as session:
+        result = calendar_load_use_case(session, path, actor, utcnow())
+    moves = [{"case": c, "element_id": e, "old_due_at": o.isoformat(), "new_due_at": n.isoformat()}
+             for c, e, o, n in result.moved]
+    lines = [f"loaded {result.days} day(s)" + (f"; complete year(s): {', '.join(map(str, result.complete_years))}"
+                                                if result.complete_years else "")]
+    lines += [f"  {m['case']} {m['element_id']}: due {m['old_due_at']} → {m['new_due_at']}" for m in moves]
+    lines.append(f"{len(moves)} provisional deadline(s) recomputed")
+    _emit(as_json, {"days": result.days, "complete_years": result.complete_years, "moved": moves},
+          "\n".join(lines))
+
+
+@calendar_group.command("show")
+@click.argument("year", type=int)
+@json_option
+@pass_ctx
+@domain_errors
+def calendar_show(ctx: Context, year, as_json):
+    """Holidays and make-up working days of YEAR, with where each comes from."""
+    with transaction(ctx.session_factory(), readonly=True) as session:
+        summary = calendar_store.current(session, ctx.settings).year_summary(year)
+    rows = [{"date": d.day.isoformat(), "kind": d.kind.value, "name": d.name, "source": d.source.value}
+            for d in summary.days]
+    head = f"{year}: " + ("official data available" if summary.has_data else
+                          "NO official data — deadlines reaching into this year are provisional "
+                          "(weekday rule) until it is loaded")
+    weekdays = "一二三四五六日"
+    text = "\n".join([head] + [f"  {r['date']} 周{weekdays[date.fromisoformat(r['date']).weekday()]}  "
+                               f"{'休' if r['kind'] == 'holiday' else '班'}  {r['name']}  ({r['source']})"
+                               for r in rows])
+    _emit(as_json, {"year": year, "has_data": summary.has_data, "days": rows}, text)
 
 
 @main.command("demo-users")

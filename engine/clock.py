@@ -31,6 +31,11 @@ class _EngineDatetime(datetime):
 spiff_timer.datetime = _EngineDatetime
 
 
+def current_time() -> datetime:
+    """The engine's "now" while a case runs (see engine_time), else the real time."""
+    return _current.get() or utcnow()
+
+
 def utcnow() -> datetime:
     """The real current time, timezone-aware UTC."""
     return datetime.now(timezone.utc)

@@ -15,6 +15,8 @@ class Settings:
     forms_dir: Path
     worker_interval: float
     case_number_prefix: str
+    office_hours: str
+    timezone: str
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> "Settings":
@@ -27,4 +29,6 @@ class Settings:
             forms_dir=Path(env.get("PLANFLOW_FORMS_DIR", PROJECT_ROOT / "forms")),
             worker_interval=float(env.get("PLANFLOW_WORKER_INTERVAL", "1.0")),
             case_number_prefix=env.get("PLANFLOW_CASE_PREFIX", "TS"),
+            office_hours=env.get("PLANFLOW_OFFICE_HOURS", "09:00-18:00"),
+            timezone=env.get("PLANFLOW_TIMEZONE", "Asia/Shanghai"),
         )

@@ -17,6 +17,9 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
 
 from engine import sandbox
 from engine.bpmn import BPMN_NS, ParsedPlan
+from engine.calendar import WorkingCalendar
+from engine.clock import engine_time, utcnow
+from engine.deadlines import EXPRESSION_FUNCTIONS, using_calendar
 from engine.errors import Problem
 from engine.roles import LANE_ROLES
 
@@ -100,7 +103,9 @@ def _lint_timer(definition: TimerEventDefinition, element_id: str, problem) -> N
     if not _check_code(expression, "eval", "timer value", element_id, problem):
         return
     try:
-        value = sandbox.evaluate(expression, {})
+        # A trial run now, on the package calendar: constant values and calendar calls are fully checked.
+        with engine_time(utcnow()), using_calendar(WorkingCalendar()):
+            value = sandbox.evaluate(expression, {}, EXPRESSION_FUNCTIONS)
     except sandbox.SandboxError as exc:
         if isinstance(exc.__cause__, NameError) or "not defined" in str(exc):
             return  # reads case data: only checkable when the timer starts waiting

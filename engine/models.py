@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base, UTCDateTime
@@ -143,6 +143,8 @@ class Task(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     escalated_from: Mapped[str | None] = mapped_column(String(200))
+    # The due time reaches into a year without calendar data: computed on the weekday rule.
+    due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
     completed_by: Mapped[str | None] = mapped_column(String(80))
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -164,6 +166,10 @@ class Timer(Base):
     element_id: Mapped[str] = mapped_column(String(200))
     attached_to: Mapped[str | None] = mapped_column(String(200))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the timer started waiting: the moment a calendar deadline is counted from.
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Years the due time had to guess on the weekday rule (empty when not provisional).
+    provisional_years: Mapped[list] = mapped_column(JSON, default=list)
     # When the worker should next try: the due time, pushed back after a failed attempt.
     fire_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[TimerStatus] = mapped_column(_enum(TimerStatus), default=TimerStatus.WAITING)
@@ -198,3 +204,24 @@ class AuditEvent(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
+
+
+class CalendarOverrideDay(Base):
+    """An organisation's calendar override, loaded with `planflow calendar load`."""
+
+    __tablename__ = "calendar_override_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    name: Mapped[str] = mapped_column(String(200))
+    loaded_by: Mapped[str] = mapped_column(String(80))
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CalendarCompleteYear(Base):
+    """A year whose full official data was loaded as overrides (the package lacks it)."""
+
+    __tablename__ = "calendar_complete_years"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime)

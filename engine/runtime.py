@@ -7,6 +7,7 @@ The spec is kept out of the stored state: it belongs to the plan version.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
@@ -26,7 +27,8 @@ from SpiffWorkflow.version import __version__ as LIBRARY_VERSION
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import audit, sandbox
+from engine import audit, calendar_store, deadlines, sandbox
+from engine.clock import engine_time
 from engine.bpmn import ParsedPlan
 from engine.errors import CaseEngineError
 from engine.models import Case, CaseStatus, Task, TaskStatus, Timer, TimerStatus
@@ -54,7 +56,14 @@ class _PinnedSpecWorkflowConverter(BpmnWorkflowConverter):
 
 _registry = BpmnWorkflowSerializer.configure({**CAMUNDA_CONFIG, BpmnWorkflow: _PinnedSpecWorkflowConverter})
 _serializer = BpmnWorkflowSerializer(_registry)
-_script_engine = PythonScriptEngine(environment=sandbox.SandboxEnvironment())
+_script_engine = PythonScriptEngine(environment=sandbox.SandboxEnvironment(deadlines.EXPRESSION_FUNCTIONS))
+
+
+@contextmanager
+def running(session: Session, now: datetime):
+    """Run SpiffWorkflow at `now`, counting deadlines on the organisation's current calendar."""
+    with engine_time(now), deadlines.using_calendar(calendar_store.current(session)):
+        yield
 
 
 def new_workflow(plan: ParsedPlan) -> BpmnWorkflow:
@@ -106,7 +115,7 @@ def _describe_engine_error(exc: SpiffWorkflowException) -> str:
     task = getattr(exc, "task", None) or getattr(exc, "sender", None)
     spec = getattr(task, "task_spec", None)
     element = getattr(spec, "bpmn_id", None) or getattr(exc, "task_id", None)
-    cause = exc.__cause__ or getattr(exc, "error", None)
+    cause = exc.__cause__ or exc.__context__
     detail = str(exc.args[0]) if exc.args else str(exc)
     if cause is not None and str(cause) not in detail:
         detail = f"{detail}: {cause}"
@@ -146,15 +155,20 @@ def attached_task(timer_task):
     return None
 
 
-def deadline_of(user_task) -> datetime | None:
-    """The earliest waiting boundary-timer due time on a user task."""
+def deadline_timer(user_task):
+    """The waiting boundary timer that falls due first on a user task, or None."""
     parent = user_task.parent
     if parent is None:
         return None
-    dues = [timer_due(s) for s in parent.children
-            if s is not user_task and _is_timer(s) and s.state == TaskState.WAITING]
-    dues = [d for d in dues if d is not None]
-    return min(dues) if dues else None
+    timers = [s for s in parent.children if s is not user_task and _is_timer(s)
+              and s.state == TaskState.WAITING and timer_due(s) is not None]
+    return min(timers, key=timer_due, default=None)
+
+
+def deadline_of(user_task) -> datetime | None:
+    """The earliest waiting boundary-timer due time on a user task."""
+    timer = deadline_timer(user_task)
+    return timer_due(timer) if timer is not None else None
 
 
 @dataclass
@@ -170,8 +184,8 @@ class SyncOutcome:
 def sync(session: Session, case: Case, workflow: BpmnWorkflow, now: datetime, actor: str) -> SyncOutcome:
     """Bring the case's task and timer rows and status in line with the workflow; audit each change."""
     outcome = SyncOutcome()
-    _sync_timers(session, case, workflow, now, actor, outcome)
-    _sync_tasks(session, case, workflow, now, actor, outcome)
+    waiting_timers = _sync_timers(session, case, workflow, now, actor, outcome)
+    _sync_tasks(session, case, workflow, now, actor, outcome, waiting_timers)
     _audit_escalations(session, case, now, actor, outcome)
     if workflow.is_completed() and case.status != CaseStatus.COMPLETED:
         case.status = CaseStatus.COMPLETED
@@ -181,7 +195,8 @@ def sync(session: Session, case: Case, workflow: BpmnWorkflow, now: datetime, ac
     return outcome
 
 
-def _sync_timers(session, case, workflow, now, actor, outcome) -> None:
+def _sync_timers(session, case, workflow, now, actor, outcome) -> dict[str, Timer]:
+    """Index waiting timers; mark the ones gone as fired or cancelled. Returns waiting rows by spiff id."""
     existing = {t.spiff_task_id: t for t in session.execute(
         select(Timer).where(Timer.case_id == case.id, Timer.status == TimerStatus.WAITING)).scalars()}
     waiting = {}
@@ -189,15 +204,24 @@ def _sync_timers(session, case, workflow, now, actor, outcome) -> None:
         due = timer_due(task) if _is_timer(task) else None
         if due is not None:
             waiting[str(task.id)] = (task, due)
+    rows = {}
     for spiff_id, (task, due) in waiting.items():
         row = existing.get(spiff_id)
+        years = deadlines.provisional_years(task.internal_data.get("event_value"))
         if row is None:
             host = attached_task(task)
-            session.add(Timer(case_id=case.id, spiff_task_id=spiff_id, element_id=task.task_spec.bpmn_id,
-                              attached_to=host.task_spec.bpmn_id if host else None, due_at=due, fire_at=due,
-                              status=TimerStatus.WAITING))
-        elif row.due_at != due:  # a cycle timer moved on to its next occurrence
-            row.due_at, row.fire_at = due, due
+            row = Timer(case_id=case.id, spiff_task_id=spiff_id, element_id=task.task_spec.bpmn_id,
+                        attached_to=host.task_spec.bpmn_id if host else None, due_at=due, fire_at=due,
+                        started_at=now, provisional_years=list(years or ()), status=TimerStatus.WAITING)
+            session.add(row)
+            if years:
+                _audit_provisional(session, case, row, now, actor)
+        else:
+            if row.due_at != due:  # moved: a cycle timer's next occurrence, or a recomputed deadline
+                row.due_at, row.fire_at = due, due
+            if years is not None:
+                row.provisional_years = list(years)
+        rows[spiff_id] = row
     for spiff_id, row in existing.items():
         if spiff_id in waiting:
             continue
@@ -210,9 +234,25 @@ def _sync_timers(session, case, workflow, now, actor, outcome) -> None:
             outcome.fired_timers.append(row)
             audit.record(session, audit.EventKind.TIMER_FIRED, actor, now, case=case, element_id=row.element_id,
                          payload={"due_at": row.due_at.isoformat(), "attached_to": row.attached_to})
+    return rows
 
 
-def _sync_tasks(session, case, workflow, now, actor, outcome) -> None:
+def _audit_provisional(session, case, timer: Timer, now, actor) -> None:
+    audit.record(session, audit.EventKind.DEADLINE_PROVISIONAL, actor, now, case=case, element_id=timer.element_id,
+                 payload={"due_at": timer.due_at.isoformat(), "attached_to": timer.attached_to,
+                          "years_without_calendar_data": timer.provisional_years,
+                          "warning": "computed on the weekday rule; it moves when that year's calendar is loaded"})
+
+
+def _due(spiff_task, waiting_timers: dict[str, Timer]) -> tuple[datetime | None, bool]:
+    timer = deadline_timer(spiff_task)
+    if timer is None:
+        return None, False
+    row = waiting_timers.get(str(timer.id))
+    return timer_due(timer), bool(row is not None and row.provisional_years)
+
+
+def _sync_tasks(session, case, workflow, now, actor, outcome, waiting_timers) -> None:
     open_rows = {t.spiff_task_id: t for t in session.execute(
         select(Task).where(Task.case_id == case.id, Task.status == TaskStatus.OPEN)).scalars()}
     ready = {str(t.id): t for t in ready_user_tasks(workflow)}
@@ -228,24 +268,26 @@ def _sync_tasks(session, case, workflow, now, actor, outcome) -> None:
             audit.record(session, audit.EventKind.TASK_CANCELLED, actor, now, case=case, element_id=row.element_id,
                          payload={"task_id": row.id, "role": row.role, "assignee": row.assignee})
     for spiff_id, spiff_task in ready.items():
+        due, provisional = _due(spiff_task, waiting_timers)
         if spiff_id in open_rows:
             row = open_rows[spiff_id]
-            row.due_at = deadline_of(spiff_task)
+            row.due_at, row.due_provisional = due, provisional
             continue
         spec = spiff_task.task_spec
         if not isinstance(spec, UserTaskMixin):
             raise CaseEngineError(f"{spec.bpmn_id}: only user tasks may wait for people")
-        row = Task(case_id=case.id, spiff_task_id=spiff_id, element_id=spec.bpmn_id,
+        row = Task(case=case, spiff_task_id=spiff_id, element_id=spec.bpmn_id,
                    name=spec.bpmn_name or spec.bpmn_id, role=spec.lane or "",
                    form_key=getattr(getattr(spec, "form", None), "key", None), status=TaskStatus.OPEN,
-                   created_at=now, due_at=deadline_of(spiff_task))
+                   created_at=now, due_at=due, due_provisional=provisional)
         session.add(row)
         outcome.new_tasks.append(row)
     session.flush()
     for row in outcome.new_tasks:
         audit.record(session, audit.EventKind.TASK_READY, actor, now, case=case, element_id=row.element_id,
                      payload={"task_id": row.id, "name": row.name, "role": row.role,
-                              "due_at": row.due_at.isoformat() if row.due_at else None})
+                              "due_at": row.due_at.isoformat() if row.due_at else None,
+                              "due_provisional": row.due_provisional})
 
 
 def _audit_escalations(session, case, now, actor, outcome) -> None:

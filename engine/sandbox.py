@@ -14,10 +14,11 @@ What the code may use
   sum tuple zip, and the exceptions Exception ArithmeticError AssertionError IndexError
   KeyError LookupError TypeError ValueError ZeroDivisionError.
 - Methods and attributes on values, by type: the read-only methods of text (`lower`,
-  `startswith`, `split`, `format`, `join`, ...), dict (`get`, `keys`, `items`, ...), list,
-  tuple, set, numbers, date/datetime/time/timedelta and `args` of an exception. Scripts
-  may also use the changing methods (`append`, `update`, `pop`, ...); expressions may not,
-  because a condition is evaluated more than once and must not change the case.
+  `startswith`, `split`, `format`, `join`, ...), dict (`get`, `keys`, `items`, ...; these
+  three give lists), list, tuple, set, numbers, date/datetime/time/timedelta and `args` of
+  an exception. Scripts may also use the changing methods (`append`, `update`, `pop`, ...);
+  expressions may not, because a condition is evaluated more than once and must not change
+  the case.
 
 What is refused before anything runs (`SandboxRefused`, with the line)
 - import, class, async, yield, with, match, global/nonlocal, annotations, bytes literals.
@@ -45,6 +46,9 @@ Limits, and why
   comparing, sorting and hashing walk a value's elements (shared ones as often as they
   are referenced), so values are measured before that and refused above
   `MAX_STRING_LENGTH`: `[[s] * 10**5] * 10**5` is small in memory but not to print.
+- `map`, `filter` and the `key=` of `sorted`/`min`/`max` call their function item by item
+  from Python, so a C function applied to every item of a long list (`map(text.count, l)`)
+  still meets the time limit.
 - Memory: every few milliseconds of a long run the process's resident memory is read;
   growth above `MAX_MEMORY_GROWTH` stops the run (this catches what grows one Python step
   at a time, e.g. appending in a loop).
@@ -241,7 +245,10 @@ def _run(code, source, scope, time_limit):
     previous = sys.gettrace()
     sys.settrace(_tracer(time_limit))
     try:
-        return eval(code, scope)
+        try:
+            return eval(code, scope)
+        finally:
+            sys.settrace(previous)   # before handling: nothing below may be charged or stopped
     except _Stop as stop:
         while isinstance(stop.__context__, _Stop):   # report the first limit hit, not a re-raise
             stop = stop.__context__
@@ -250,8 +257,6 @@ def _run(code, source, scope, time_limit):
         raise
     except Exception as error:
         failure = _explain(error) + (_line_in(error.__traceback__), type(error).__name__)
-    finally:
-        sys.settrace(previous)
     kind, reason, line, error_type = failure
     if kind is SandboxRuntimeError:
         raise SandboxRuntimeError(reason, line=line, source=source, error_type=error_type)
@@ -342,7 +347,8 @@ def _resident_memory():
 def _line_in(traceback):
     line = None
     while traceback is not None:
-        if traceback.tb_frame.f_code.co_filename == _SANDBOX_FILENAME:
+        # tb_lasti 0: a frame stopped on entry (call depth); the line that matters is its caller's
+        if traceback.tb_frame.f_code.co_filename == _SANDBOX_FILENAME and (traceback.tb_lasti or line is None):
             line = traceback.tb_lineno
         traceback = traceback.tb_next
     return line
@@ -534,12 +540,25 @@ class _Guard(ast.NodeTransformer):
         ]
         return [ast.copy_location(statement, node) for statement in statements]
 
+    def visit_Assign(self, node):
+        self.generic_visit(node)
+        if any(isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Slice) for target in node.targets):
+            node.value = _call("_sb_limited", [node.value], node)   # `x[len(x):] = x` doubles x in C
+        return node
+
     def visit_Compare(self, node):
         self.generic_visit(node)
-        if all(isinstance(op, (ast.Is, ast.IsNot)) for op in node.ops):
-            return node
-        node.left = _guard_operand(node.left)
-        node.comparators = [_guard_operand(operand) for operand in node.comparators]
+        operands = [node.left, *node.comparators]
+        for index, operand in enumerate(operands):
+            before = node.ops[index - 1] if index else None
+            after = node.ops[index] if index < len(node.ops) else None
+            if _is_constant(operand):
+                continue
+            if isinstance(before, _ORDERING) or isinstance(after, _ORDERING):
+                operands[index] = _call("_sb_compared", [operand], operand)
+            elif isinstance(before, (ast.In, ast.NotIn)):
+                operands[index] = _call("_sb_searched", [operand], operand)
+        node.left, *node.comparators = operands
         return node
 
     def visit_Tuple(self, node):
@@ -552,7 +571,7 @@ class _Guard(ast.NodeTransformer):
     def visit_Starred(self, node):
         self.generic_visit(node)
         if isinstance(node.ctx, ast.Load):
-            node.value = _call("_sb_star", [node.value], node)
+            node.value = _call("_sb_limited", [node.value], node)
         return node
 
     def visit_Set(self, node):
@@ -615,11 +634,12 @@ def _is_number(node):
     return isinstance(node, ast.Constant) and type(node.value) in (int, float)
 
 
-def _guard_operand(node):
-    if isinstance(node, ast.Constant) or (isinstance(node, (ast.Tuple, ast.List, ast.Set))
-                                          and all(isinstance(item, ast.Constant) for item in node.elts)):
-        return node
-    return _call("_sb_compared", [node], node)
+_ORDERING = (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE)
+
+
+def _is_constant(node):
+    return isinstance(node, ast.Constant) or (isinstance(node, (ast.Tuple, ast.List, ast.Set))
+                                              and all(isinstance(item, ast.Constant) for item in node.elts))
 
 
 # --- guards: sizes -------------------------------------------------------------------
@@ -638,11 +658,12 @@ def _size(value, limit=MAX_STRING_LENGTH, what="the value"):
     """Return about how many characters writing value out takes; stop once above limit.
 
     Shared elements count every time they are referenced: that is what printing, comparing
-    and hashing cost, and why `[[s] * 1000] * 1000` is refused although it is small.
+    and hashing cost, and why `[[s] * 1000] * 1000` is refused although it is small. Each
+    container costs _CONTAINER_COST, which keeps the walk short for cycles and deep nesting.
     """
     total = 0
     pending = [value]
-    while pending:
+    while pending and total <= limit:
         item = pending.pop()
         kind = type(item)
         if kind is str:
@@ -650,23 +671,39 @@ def _size(value, limit=MAX_STRING_LENGTH, what="the value"):
         elif kind is int:
             total += item.bit_length() // 3 + 2
         elif kind is dict or isinstance(item, dict):
-            total += 2 * len(item) + 2
-            if total > limit:
-                break
-            pending.extend(item.keys())
-            pending.extend(item.values())
+            total += 2 * len(item) + _CONTAINER_COST
+            if total <= limit:
+                pending.extend(item.keys())
+                pending.extend(item.values())
         elif kind in _COLLECTIONS or isinstance(item, _COLLECTIONS):
-            total += len(item) + 2
-            if total > limit:
-                break
-            pending.extend(item)
+            total += len(item) + _CONTAINER_COST
+            if total <= limit:
+                flat = _flat_size(item)
+                if flat is None:
+                    pending.extend(item)
+                else:
+                    total += flat
         else:
             total += 8
-        if total > limit:
-            break
     if total > limit:
         raise _too_large(f"{what} is too large (more than {limit:,} characters when written out)")
     return total
+
+
+def _flat_size(items, small_scalars=frozenset({float, bool, type(None)})):
+    """Return the size of a collection of plain scalars at C speed, or None if it holds others."""
+    kinds = set(map(type, items))
+    if kinds == _JUST_STR:
+        return sum(map(len, items)) + 2 * len(items)
+    if kinds <= _INTEGERS:
+        return sum(map(int.bit_length, items)) // 3 + 2 * len(items)
+    if kinds <= small_scalars:
+        return 8 * len(items)
+    return None
+
+
+_JUST_STR, _INTEGERS = {str}, {int, bool}
+_CONTAINER_COST = 16
 
 
 def _printable(value):
@@ -700,9 +737,24 @@ def _compared(value):
     return value
 
 
-def _star(value):
+def _searched(container):
+    """Return container for `x in container`, refusing a search that would walk too much.
+
+    Dicts and sets hash x (tuples are bounded when built), texts search text, generators run
+    traced code; lists and tuples compare x with every item.
+    """
+    if isinstance(container, (dict, set, frozenset, str, range, types.GeneratorType)):
+        return container
+    if hasattr(type(container), "__next__"):
+        container = list(container)
+    _size(container, what="the list searched")
+    return container
+
+
+def _limited(value):
+    """Return value unless it has more than MAX_ITEMS items (for `*value` and slice assignment)."""
     if isinstance(value, (str, list, tuple, dict, set, frozenset, range)) and len(value) > MAX_ITEMS:
-        raise _too_large(f"unpacking more than {MAX_ITEMS:,} items with '*' is not allowed")
+        raise _too_large(f"unpacking or assigning more than {MAX_ITEMS:,} items at once is not allowed")
     return value
 
 
@@ -915,12 +967,33 @@ def _strftime(moment, pattern):
 _NO_DEFAULT = object()
 
 
+def _map(function, iterable, *iterables):
+    """map() as a generator of this module, so each item is a trace event.
+
+    C-level map/filter would call a C function (`text.count`, `list`, `items.append`) for
+    every item of a long list without giving the time and memory limits a chance to act.
+    """
+    if iterables:
+        for arguments in zip(iterable, *iterables):
+            yield function(*arguments)
+    else:
+        for item in iterable:
+            yield function(item)
+
+
+def _filter(function, iterable):
+    """filter() as a generator of this module, for the same reason as _map."""
+    for item in iterable:
+        if (item if function is None else function(item)):
+            yield item
+
+
 def _sorted(iterable, /, *, key=None, reverse=False):
     items = list(iterable)
     if key is None:
         _size(items, what="the list to sort")
         return sorted(items, reverse=reverse)
-    keys = [key(item) for item in items]
+    keys = list(_map(key, items))
     _size(keys, what="the list of sort keys")
     return [items[index] for index in sorted(range(len(items)), key=keys.__getitem__, reverse=reverse)]
 
@@ -933,7 +1006,7 @@ def _extreme(pick, args, key, default):
         if default is _NO_DEFAULT:
             raise ValueError(f"{pick.__name__}() arg is an empty sequence")
         return default
-    keys = items if key is None else [key(item) for item in items]
+    keys = items if key is None else list(_map(key, items))
     _size(keys, what=f"the list given to {pick.__name__}()")
     return items[pick(range(len(items)), key=keys.__getitem__)]
 
@@ -956,7 +1029,7 @@ def _list_extend(items, more):
     items.extend(more)
 
 
-def _searched(method):
+def _searching(method):
     """Wrap a list/tuple method that compares its argument with every item."""
     def search(items, *args):
         _size(items, what="the list searched")
@@ -994,13 +1067,13 @@ def _frozenset(iterable=()):
 
 
 def _dict(*args, **kwargs):
-    if len(args) == 1 and not isinstance(args[0], dict):
+    if len(args) == 1 and not hasattr(args[0], "keys"):
         args = (_hashed(args[0], pairs=True),)
     return dict(*args, **kwargs)
 
 
 def _dict_update(target, *args, **kwargs):
-    if len(args) == 1 and not isinstance(args[0], dict):
+    if len(args) == 1 and not hasattr(args[0], "keys"):
         args = (_hashed(args[0], pairs=True),)
     target.update(*args, **kwargs)
 
@@ -1075,8 +1148,8 @@ def _isinstance(value, kinds):
 
 SAFE_BUILTINS = {
     "abs": abs, "all": all, "any": any, "bool": bool, "chr": chr, "dict": _dict, "divmod": divmod,
-    "enumerate": enumerate, "filter": filter, "float": float, "frozenset": _frozenset, "int": _int,
-    "isinstance": _isinstance, "len": len, "list": list, "map": map, "max": _max, "min": _min, "ord": ord,
+    "enumerate": enumerate, "filter": _filter, "float": float, "frozenset": _frozenset, "int": _int,
+    "isinstance": _isinstance, "len": len, "list": list, "map": _map, "max": _max, "min": _min, "ord": ord,
     "pow": _pow, "range": _range, "reversed": reversed, "round": _round, "set": _set, "sorted": _sorted,
     "str": _str, "sum": _sum, "tuple": _tuple, "zip": _zip,
     **{error.__name__: error for error in (Exception, ArithmeticError, AssertionError, IndexError, KeyError,
@@ -1096,7 +1169,6 @@ def _call_list(method, value):
     return list(method(value))
 
 
-_COMPARED_SEARCHES = {"index": _bound(_searched(list.index)), "count": _bound(_searched(list.count))}
 _NUMBER_ATTRIBUTES = dict.fromkeys(["conjugate", "real", "imag"])
 _FROZENSET_ATTRIBUTES = {"copy": None, **{name: _hashing(name) for name in [
     "union", "intersection", "difference", "symmetric_difference", "issubset", "issuperset", "isdisjoint"]}}
@@ -1128,10 +1200,10 @@ _ATTRIBUTES = {
            "items": _bound(_call_list, dict.items), "update": _bound(_dict_update)},
     list: {
         **dict.fromkeys(["copy", "append", "insert", "pop", "reverse", "clear"]),
-        **_COMPARED_SEARCHES,
-        "remove": _bound(_searched(list.remove)), "extend": _bound(_list_extend), "sort": _bound(_list_sort),
+        "index": _bound(_searching(list.index)), "count": _bound(_searching(list.count)),
+        "remove": _bound(_searching(list.remove)), "extend": _bound(_list_extend), "sort": _bound(_list_sort),
     },
-    tuple: {"index": _bound(_searched(tuple.index)), "count": _bound(_searched(tuple.count))},
+    tuple: {"index": _bound(_searching(tuple.index)), "count": _bound(_searching(tuple.count))},
     frozenset: _FROZENSET_ATTRIBUTES,
     set: {**_FROZENSET_ATTRIBUTES, **dict.fromkeys(["add", "discard", "remove", "pop", "clear"]),
           **{name: _hashing(name) for name in ["update", "intersection_update", "difference_update",
@@ -1170,9 +1242,9 @@ def _getattr(value, name):
 
 _HELPERS = {
     "_sb_add": _add, "_sb_iadd": _iadd, "_sb_mul": _mul, "_sb_imul": _imul, "_sb_pow": _pow,
-    "_sb_lshift": _lshift, "_sb_mod": _mod, "_sb_compared": _compared, "_sb_tuple": _check_tuple,
-    "_sb_star": _star, "_sb_getattr": _getattr, "_sb_format": _format, "_sb_fjoin": _fjoin,
-    "_sb_alive": _alive, "_sb_hashed": _hashed, "__builtins__": SAFE_BUILTINS,
+    "_sb_lshift": _lshift, "_sb_mod": _mod, "_sb_compared": _compared, "_sb_searched": _searched,
+    "_sb_tuple": _check_tuple, "_sb_limited": _limited, "_sb_getattr": _getattr, "_sb_format": _format,
+    "_sb_fjoin": _fjoin, "_sb_alive": _alive, "_sb_hashed": _hashed, "__builtins__": SAFE_BUILTINS,
 }
 
 
@@ -1199,18 +1271,17 @@ def _describe(value):
 
 def _check_result(value, source):
     """Refuse a result that is too large or that holds a function, generator or iterator."""
-    pending, total = [value], 0
+    pending, total = [(value, 0)], 0
     while pending:
-        item = pending.pop()
+        item, depth = pending.pop()
         if callable(item) or hasattr(type(item), "__next__"):
             raise SandboxRuntimeError(f"the expression gives {_describe(item)}, not a value", source=source)
-        if isinstance(item, dict):
+        if isinstance(item, (dict, *_COLLECTIONS)):
+            if depth >= MAX_NESTING:
+                raise SandboxTooLarge(f"the result is nested more than {MAX_NESTING} levels deep", source=source)
             total += 2 * len(item)
-            pending.extend(item.keys())
-            pending.extend(item.values())
-        elif isinstance(item, _COLLECTIONS):
-            total += len(item)
-            pending.extend(item)
+            pending.extend((element, depth + 1) for element in (
+                [*item.keys(), *item.values()] if isinstance(item, dict) else item))
         else:
             total += len(item) if type(item) is str else 8
         if total > MAX_STRING_LENGTH:
@@ -1250,9 +1321,16 @@ def _check_value(name, value, kept):
         elif kind is list or kind is dict:
             if len(path) >= MAX_NESTING:
                 raise SandboxTooLarge(f"variable {_where(name, path)} is nested more than {MAX_NESTING} levels deep")
-            total += len(item)
+            total += len(item) + _CONTAINER_COST
             if kind is list:
-                pending.extend((element, path + (index,)) for index, element in enumerate(item))
+                flat = _flat_size(item, _JSON_SMALL_SCALARS)   # floats go one by one: NaN is refused
+                if flat is None:
+                    pending.extend((element, path + (index,)) for index, element in enumerate(item))
+                else:
+                    total += flat
+            elif set(map(type, item)) <= _JUST_STR and (
+                    flat := _flat_size(item.values(), _JSON_SMALL_SCALARS)) is not None:
+                total += flat + sum(map(len, item))
             else:
                 for key, element in item.items():
                     if type(key) is not str:
@@ -1265,6 +1343,9 @@ def _check_value(name, value, kept):
                                       f"in case data; use text, numbers, true/false, None, lists or dicts")
         if total > MAX_VALUE_SIZE:
             raise SandboxTooLarge(f"variable '{name}' is too large to store (more than {MAX_VALUE_SIZE:,} characters)")
+
+
+_JSON_SMALL_SCALARS = frozenset({bool, type(None)})
 
 
 def _where(name, path):

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine import audit, runtime
 from engine.cases import flush_case, lock_case
-from engine.clock import engine_time, utcnow
+from engine.clock import utcnow
 from engine.db import transaction
 from engine.errors import PlanFlowError
 from engine.models import Case, Timer, TimerStatus
@@ -53,10 +53,11 @@ def fire_case_timers(session: Session, case_id: int, now: datetime) -> int:
     if not still_due:
         return 0
     workflow = runtime.load(case, spec_cache.get(case.plan_version))
-    with engine_time(now):
+    with runtime.running(session, now):
         runtime.run_engine(workflow, workflow.refresh_timers)
-    runtime.save(case, workflow)
-    outcome = runtime.sync(session, case, workflow, now, WORKER)
+        runtime.save(case, workflow)
+        outcome = runtime.sync(session, case, workflow, now, WORKER)
+    case.incident = None
     flush_case(session, case)
     return len(outcome.fired_timers)
 
@@ -71,7 +72,7 @@ def _record_failure(session_factory: sessionmaker, case_id: int, now: datetime, 
             timer.attempts += 1
             timer.last_error = message
             timer.fire_at = now + min(timedelta(seconds=30 * 2 ** (timer.attempts - 1)), MAX_RETRY_DELAY)
-        case.incident = message
+        case.incident = f"timer failed: {message}"
         audit.record(session, audit.EventKind.TIMER_FAILED, WORKER, now, case=case,
                      element_id=timers[0].element_id if timers else None,
                      payload={"error": message, "attempts": max((t.attempts for t in timers), default=0)})

@@ -11,8 +11,18 @@ NOTE_FORM = {"components": [
 def one_task_plan(process_id: str = "mini", *, task_name: str = "Verify", lane: str = "handler",
                   form_key: str | None = "mini_note", timer: str | None = "PT24H",
                   condition: str = 'note != "loop"', escalate_lane: str = "office_director",
-                  task_id: str = "Task_Verify", extra: str = "") -> str:
-    """start → user task (with optional interrupting timer → escalation task) → gateway → end."""
+                  task_id: str = "Task_Verify", extra: str = "", script: str | None = None) -> str:
+    """start → [script] → user task (with optional interrupting timer → escalation task) → gateway → end."""
+    from xml.sax.saxutils import escape
+    first_target = "Script_Prepare" if script else task_id
+    script_xml = f"""
+    <bpmn:scriptTask id="Script_Prepare" name="Prepare" scriptFormat="python">
+      <bpmn:incoming>Flow_1</bpmn:incoming><bpmn:outgoing>Flow_Script</bpmn:outgoing>
+      <bpmn:script>{escape(script)}</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:sequenceFlow id="Flow_Script" sourceRef="Script_Prepare" targetRef="{task_id}"/>""" if script else ""
+    condition = escape(condition)
+    timer = escape(timer) if timer else timer
     form_attr = f' camunda:formKey="{form_key}"' if form_key else ""
     timer_xml = f"""
     <bpmn:boundaryEvent id="Timer_Deadline" attachedToRef="{task_id}">
@@ -27,6 +37,7 @@ def one_task_plan(process_id: str = "mini", *, task_name: str = "Verify", lane: 
     escalation_lane = f"""<bpmn:lane id="Lane_Esc" name="{escalate_lane}"><bpmn:flowNodeRef>Task_Escalated</bpmn:flowNodeRef></bpmn:lane>""" if timer else ""
     lane_xml = f"""<bpmn:lane id="Lane_Main" name="{lane}"><bpmn:flowNodeRef>StartEvent_1</bpmn:flowNodeRef>
         <bpmn:flowNodeRef>{task_id}</bpmn:flowNodeRef><bpmn:flowNodeRef>Gateway_Check</bpmn:flowNodeRef>
+        {"<bpmn:flowNodeRef>Script_Prepare</bpmn:flowNodeRef>" if script else ""}
         <bpmn:flowNodeRef>EndEvent_Done</bpmn:flowNodeRef></bpmn:lane>""" if lane else ""
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -36,19 +47,20 @@ def one_task_plan(process_id: str = "mini", *, task_name: str = "Verify", lane: 
     <bpmn:laneSet id="LaneSet_1">{lane_xml}{escalation_lane}</bpmn:laneSet>
     <bpmn:startEvent id="StartEvent_1"><bpmn:outgoing>Flow_1</bpmn:outgoing></bpmn:startEvent>
     <bpmn:userTask id="{task_id}" name="{task_name}"{form_attr}>
-      <bpmn:incoming>Flow_1</bpmn:incoming><bpmn:incoming>Flow_Again</bpmn:incoming><bpmn:outgoing>Flow_2</bpmn:outgoing>
+      <bpmn:incoming>{"Flow_Script" if script else "Flow_1"}</bpmn:incoming><bpmn:incoming>Flow_Again</bpmn:incoming><bpmn:outgoing>Flow_2</bpmn:outgoing>
     </bpmn:userTask>
     <bpmn:exclusiveGateway id="Gateway_Check" default="Flow_Again">
       <bpmn:incoming>Flow_2</bpmn:incoming><bpmn:outgoing>Flow_Done</bpmn:outgoing><bpmn:outgoing>Flow_Again</bpmn:outgoing>
     </bpmn:exclusiveGateway>
     <bpmn:endEvent id="EndEvent_Done"><bpmn:incoming>Flow_Done</bpmn:incoming><bpmn:incoming>Flow_EscDone</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="Flow_1" sourceRef="StartEvent_1" targetRef="{task_id}"/>
+    <bpmn:sequenceFlow id="Flow_1" sourceRef="StartEvent_1" targetRef="{first_target}"/>
     <bpmn:sequenceFlow id="Flow_2" sourceRef="{task_id}" targetRef="Gateway_Check"/>
     <bpmn:sequenceFlow id="Flow_Done" sourceRef="Gateway_Check" targetRef="EndEvent_Done">
       <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">{condition}</bpmn:conditionExpression>
     </bpmn:sequenceFlow>
     <bpmn:sequenceFlow id="Flow_Again" sourceRef="Gateway_Check" targetRef="{task_id}"/>
     {timer_xml}
+    {script_xml}
     {extra}
   </bpmn:process>
 </bpmn:definitions>"""

@@ -1,13 +1,16 @@
 """Test drivers that walk a plan step by step, persisted or purely in memory."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
 from engine import cases, plans, runtime, timers, users
+from engine.calendar import WorkingCalendar
 from engine.clock import engine_time
+from engine.deadlines import using_calendar
 from engine.db import transaction
 from engine.models import Task, TaskStatus
 from engine.roles import ROLES
@@ -103,12 +106,18 @@ class PersistedWalk:
 class InMemoryWalk:
     """Drives the same plan straight through in one SpiffWorkflow object, never saved."""
 
-    def __init__(self, plan: plans.ParsedPlan, data: dict, now: datetime):
+    def __init__(self, plan: plans.ParsedPlan, data: dict, now: datetime, calendar: WorkingCalendar | None = None):
         self.now = now
+        self.calendar = calendar or WorkingCalendar()
         self.workflow = runtime.new_workflow(plan)
         start_tasks = self.workflow.get_tasks(state=runtime.TaskState.READY)
-        with engine_time(now):
+        with self._running():
             runtime.run_engine(self.workflow, lambda: [t.data.update(data) for t in start_tasks])
+
+    @contextmanager
+    def _running(self):
+        with engine_time(self.now), using_calendar(self.calendar):
+            yield
 
     def ready(self):
         return sorted((t.task_spec.bpmn_id, t.task_spec.lane, runtime.deadline_of(t))
@@ -121,12 +130,12 @@ class InMemoryWalk:
             task.data.update(data)
             task.run()
 
-        with engine_time(self.now):
+        with self._running():
             runtime.run_engine(self.workflow, submit)
 
     def pass_time(self, delta: timedelta) -> None:
         self.now = self.now + delta
-        with engine_time(self.now):
+        with self._running():
             runtime.run_engine(self.workflow, self.workflow.refresh_timers)
 
     def finished(self) -> bool:

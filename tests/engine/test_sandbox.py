@@ -223,7 +223,7 @@ PAYLOADS = [
     ("while-true", "exec", "while True: pass", T),
     ("while-name", "exec", "x = 1\nwhile x: pass", T),
     ("nested-loops", "exec", "for i in range(10**5):\n    for j in range(10**5):\n        pass", T),
-    ("exponential-recursion", "exec", "def f(n):\n    return 1 if n == 0 else f(n - 1) + f(n - 1)\nf(60)", T),
+    ("exponential-recursion", "exec", "def f(n):\n    return 1 if n == 0 else f(n - 1) + f(n - 1)\nf(40)", T),
     ("except-swallows-timeout", "exec",
      "while True:\n    try:\n        while True: pass\n    except Exception:\n        pass", T),
     ("except-swallows-everything-nameable", "exec",
@@ -305,7 +305,6 @@ def test_workflow_script_task_writes_case_data():
                                 data={"days": 5, "grade": "urgent"})
     workflow.do_engine_steps()
     assert workflow.is_completed()
-    assert workflow.data == {} or True
     end = workflow.get_tasks(state=TaskState.COMPLETED)[-1]
     assert end.data == {"days": 5, "grade": "urgent", "due": 7, "label": "URGENT"}
 

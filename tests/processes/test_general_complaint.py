@@ -6,17 +6,25 @@ freshly started process). Both must give the same tasks, roles and due times.
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from engine.calendar import WorkingCalendar
 from engine.db import transaction
 from engine.models import PlanVersion
 from engine.plans import spec_cache
+from tests.conftest import SHANGHAI
 from tests.support import InMemoryWalk, PersistedWalk
 
-H24, D3, D5 = timedelta(hours=24), timedelta(days=3), timedelta(days=5)
+H24 = timedelta(hours=24)
+CALENDAR = WorkingCalendar()
+
+
+def working_days(case, n):
+    """Where n working days from the case's "now" end, on the calendar the engine uses."""
+    return CALENDAR.add_working_days(case.now, n).due
 
 REGISTRATION = {"complainant": "王女士", "contact": "13800000000", "channel": "phone", "category": "service",
                 "content": "快递延误且客服态度差", "claimed_amount": 500}
@@ -66,7 +74,8 @@ def test_general_grade_is_verified_by_handler_within_3_days_and_archived(walk):
     assert due["Task_FirstContact"] == case.now + H24
     case.complete("Task_FirstContact", {**CONTACT, "grade": "general"})
     due = expect(case, ("Task_VerifyNegotiate", "handler"))
-    assert due["Task_VerifyNegotiate"] == case.now + D3
+    # Monday 09:00: Tuesday, Wednesday and Thursday count; due when Thursday ends.
+    assert due["Task_VerifyNegotiate"] == working_days(case, 3) == datetime(2026, 3, 6, tzinfo=SHANGHAI)
     finish_after_answer(case)
 
 
@@ -85,7 +94,7 @@ def test_major_grade_is_investigated_in_5_days_then_reviewed_by_leadership(walk)
     case = walk()
     case.complete("Task_FirstContact", {**CONTACT, "grade": "major"})
     due = expect(case, ("Task_Investigate", "handler"))
-    assert due["Task_Investigate"] == case.now + D5
+    assert due["Task_Investigate"] == working_days(case, 5) == datetime(2026, 3, 10, tzinfo=SHANGHAI)
     case.complete("Task_Investigate", ANSWER)
     expect(case, ("Task_LeadershipReview", "leadership"))
     case.complete("Task_LeadershipReview", {"review_opinion": "同意", "review_approved": True})
@@ -105,15 +114,17 @@ def test_urgent_grade_activates_leadership_then_handler_and_pr_in_parallel(walk)
     expect(case, ("Task_Feedback", "handler"))
 
 
-@pytest.mark.parametrize("grade, answer_task, deadline", [
-    ("general", "Task_VerifyNegotiate", D3),
-    ("major", "Task_Investigate", D5),
+@pytest.mark.parametrize("grade, answer_task, days", [
+    ("general", "Task_VerifyNegotiate", 3),
+    ("major", "Task_Investigate", 5),
 ])
-def test_missed_answer_deadline_escalates_to_office_director_then_general_manager(walk, grade, answer_task,
-                                                                                  deadline):
+def test_missed_answer_deadline_escalates_to_office_director_then_general_manager(walk, grade, answer_task, days):
     case = walk()
     case.complete("Task_FirstContact", {**CONTACT, "grade": grade})
-    case.pass_time(deadline + timedelta(seconds=1))
+    due = working_days(case, days)
+    case.pass_time(due - case.now - timedelta(seconds=1))
+    expect(case, (answer_task, "handler"))
+    case.pass_time(timedelta(seconds=2))
     due = expect(case, ("Task_AnswerEscalatedOffice", "office_director"))
     assert due["Task_AnswerEscalatedOffice"] == case.now + H24
     case.pass_time(H24 + timedelta(seconds=1))

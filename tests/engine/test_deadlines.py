@@ -1,0 +1,112 @@
+"""Working-day deadlines in plans: official notices, provisional years, recomputation on load."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from engine import cases
+from engine.calendar_load import load_calendar_file
+from engine.db import transaction
+from engine.errors import DeployRejected, PlanFlowError
+from engine.models import AuditEvent, Task, Timer
+from tests.conftest import SHANGHAI
+from tests.samples import one_task_plan, write_plan
+from tests.support import Desk
+
+
+def desk_with_timer(session_factory, tmp_path, now, timer):
+    return Desk.open(session_factory, now, [write_plan(tmp_path / "plans", one_task_plan(timer=timer))])
+
+
+@pytest.mark.parametrize("received, timer, expected_due", [
+    # Fri 26 Sep 2025, 20:00: Sat 27 off; Sun 28 worked (1), Mon 29 (2), Tue 30 (3); National Day from Oct 1.
+    (datetime(2025, 9, 26, 20, 0), "working_days(3)", datetime(2025, 10, 1)),
+    # Tue 30 Sep 2025: Oct 1–8 off, Thu 9 (1), Fri 10 (2), Sat 11 worked (3).
+    (datetime(2025, 9, 30, 10, 0), "working_days(3)", datetime(2025, 10, 12)),
+    # Fri 13 Feb 2026 evening before Spring Festival: Sat 14 worked (1), Feb 15–23 off, Tue 24 (2), Wed 25 (3).
+    (datetime(2026, 2, 13, 19, 30), "working_days(3)", datetime(2026, 2, 26)),
+    # 4 office hours from Fri 13 Feb 2026 16:00: 2 h Friday, 2 h on the worked Saturday, till 11:00.
+    (datetime(2026, 2, 13, 16, 0), "working_hours(4)", datetime(2026, 2, 14, 11, 0)),
+    # 3 calendar days from Thu 12 Feb 2026 end on Sun 15 (a holiday): moves to the end of Tue 24.
+    (datetime(2026, 2, 12, 10, 0), "calendar_days(3)", datetime(2026, 2, 25)),
+])
+def test_calendar_timer_is_due_where_the_official_notice_puts_it(session_factory, tmp_path, received, timer,
+                                                                 expected_due):
+    received, expected_due = received.replace(tzinfo=SHANGHAI), expected_due.replace(tzinfo=SHANGHAI)
+    desk = desk_with_timer(session_factory, tmp_path, received, timer)
+    number = desk.start("mini", {}, "handler1")
+    task = desk.task(number, "Task_Verify")
+    assert task.due_at == expected_due and not task.due_provisional
+    desk.pass_time(expected_due - received - timedelta(seconds=1))
+    assert desk.task(number, "Task_Verify")
+    desk.pass_time(timedelta(seconds=2))
+    assert [t.element_id for t in desk.open_tasks(number)] == ["Task_Escalated"]
+
+
+YEAR_2027 = """
+complete_year: 2027
+days:
+  - date: 2027-01-01
+    kind: holiday
+    name: 元旦
+"""
+
+
+def test_deadline_into_a_year_without_data_is_provisional_until_that_year_is_loaded(session_factory, tmp_path):
+    # Wed 30 Dec 2026: Thu 31 (1); 2027 unknown, so Fri 1 Jan counts on the weekday rule (2), Mon 4 (3).
+    received = datetime(2026, 12, 30, 10, 0, tzinfo=SHANGHAI)
+    desk = desk_with_timer(session_factory, tmp_path, received, "working_days(3)")
+    number = desk.start("mini", {}, "handler1")
+    task = desk.task(number, "Task_Verify")
+    assert task.due_at == datetime(2027, 1, 5, tzinfo=SHANGHAI) and task.due_provisional
+    with transaction(session_factory, readonly=True) as session:
+        warning = session.execute(select(AuditEvent).where(AuditEvent.kind == "deadline_provisional")).scalar_one()
+    assert warning.payload["years_without_calendar_data"] == [2027]
+
+    notice = tmp_path / "2027.yaml"
+    notice.write_text(YEAR_2027, encoding="utf-8")
+    loaded_at = received + timedelta(hours=1)
+    result = desk.do(load_calendar_file, notice, "process_owner1", loaded_at)
+    # With 1 Jan a holiday: Thu 31 (1), Mon 4 (2), Tue 5 (3).
+    new_due = datetime(2027, 1, 6, tzinfo=SHANGHAI)
+    assert [(c, e, n) for c, e, _, n in result.moved] == [(number, "Timer_Deadline", new_due)]
+    task = desk.task(number, "Task_Verify")
+    assert task.due_at == new_due and not task.due_provisional
+    with transaction(session_factory, readonly=True) as session:
+        timer = session.execute(select(Timer)).scalar_one()
+        moved = session.execute(select(AuditEvent).where(AuditEvent.kind == "deadline_recomputed")).scalar_one()
+    assert timer.due_at == new_due and timer.provisional_years == []
+    assert datetime.fromisoformat(moved.payload["old_due_at"]) == datetime(2027, 1, 5, tzinfo=SHANGHAI)
+
+    desk.now = datetime(2027, 1, 5, 12, 0, tzinfo=SHANGHAI)
+    assert desk.pass_time(timedelta(0)).fired == 0, "the old, provisional due time no longer fires"
+    assert desk.pass_time(timedelta(hours=12, seconds=1)).fired == 1
+
+
+def test_a_broken_calendar_file_is_refused_and_changes_nothing(session_factory, tmp_path, now):
+    desk = desk_with_timer(session_factory, tmp_path, now, "working_days(3)")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("days:\n  - date: 2027-02-30\n    kind: holiday\n    name: x\n", encoding="utf-8")
+    with pytest.raises(PlanFlowError, match="calendar file not loaded"):
+        desk.do(load_calendar_file, bad, "process_owner1", now)
+
+
+@pytest.mark.parametrize("value", ["working_days(0)", "working_days(-1)", "working_days('3')",
+                                   "working_days(2.5)", "working_hours(10**9)", "calendar_days()"])
+def test_a_nonsense_calendar_argument_is_refused_at_deploy(session_factory, tmp_path, now, value):
+    with pytest.raises(DeployRejected) as info:
+        desk_with_timer(session_factory, tmp_path, now, value)
+    [problem] = info.value.problems
+    assert problem.element_id == "Timer_Deadline" and value in problem.message
+
+
+@pytest.mark.parametrize("days", [0, -2])
+def test_a_nonsense_argument_from_case_data_is_an_engine_error_not_a_silent_deadline(session_factory, tmp_path,
+                                                                                     now, days):
+    desk = desk_with_timer(session_factory, tmp_path, now, "working_days(days)")
+    with pytest.raises(cases.CaseEngineError, match="positive"):
+        desk.start("mini", {"days": days}, "handler1")
+    with transaction(session_factory, readonly=True) as session:
+        assert session.execute(select(Task)).first() is None
