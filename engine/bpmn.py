@@ -149,8 +149,9 @@ def start_form_key(root: etree._Element, process_id: str) -> str | None:
     return None
 
 
-def parse_plan(bpmn_xml: str, filename: str, decisions: dict[str, str] | None = None) -> ParsedPlan:
-    """Parse one BPMN document (and the DMN documents it may use) into specs.
+def parse_plan(bpmn_xml: str, filename: str, decisions: dict[str, str] | None = None,
+               called: dict[str, str] | None = None) -> ParsedPlan:
+    """Parse one BPMN document, with the DMN documents and called BPMN documents it uses, into specs.
 
     Raises XmlRejected or SpiffWorkflow's ValidationException; the caller reports them.
     """
@@ -159,6 +160,8 @@ def parse_plan(bpmn_xml: str, filename: str, decisions: dict[str, str] | None = 
     parser = CamundaParser()
     for dmn_name, dmn_xml in (decisions or {}).items():
         parser.add_dmn_xml(read_xml(dmn_xml, dmn_name), filename=dmn_name)
+    for called_name, called_xml in (called or {}).items():
+        parser.add_bpmn_xml(read_xml(called_xml, called_name), filename=called_name)
     parser.add_bpmn_xml(root, filename=filename)
     spec = parser.get_spec(process_id)
     subprocess_specs = parser.get_subprocess_specs(process_id)

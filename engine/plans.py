@@ -83,6 +83,7 @@ class _Candidate:
     plan: ParsedPlan
     forms: dict[str, dict]
     decisions: dict[str, str]
+    called: dict[str, str]
 
 
 def deploy(session: Session, bundle: Bundle, actor: str, now: datetime) -> list[DeployResult]:
@@ -91,9 +92,10 @@ def deploy(session: Session, bundle: Bundle, actor: str, now: datetime) -> list[
     if not bundle.bpmn:
         problems.append(Problem("no .bpmn file to deploy"))
     decision_files = _decision_index(bundle, problems)
+    process_files = _process_index(bundle, problems)
     candidates = []
     for filename, xml in sorted(bundle.bpmn.items()):
-        candidate = _check_one(filename, xml, bundle, decision_files, problems)
+        candidate = _check_one(session, filename, xml, bundle, decision_files, process_files, problems)
         if candidate is not None:
             candidates.append(candidate)
     if problems:
@@ -113,25 +115,102 @@ def _decision_index(bundle: Bundle, problems: list[Problem]) -> dict[str, str]:
     return index
 
 
-def _check_one(filename, xml, bundle, decision_files, problems) -> _Candidate | None:
+def _process_index(bundle: Bundle, problems: list[Problem]) -> dict[str, str]:
+    """Map each process id to the BPMN file of this deploy defining it."""
+    index = {}
+    for filename, xml in bundle.bpmn.items():
+        try:
+            for process in read_xml(xml, filename).findall(f"{{{BPMN_NS}}}process"):
+                index[process.get("id")] = filename
+        except XmlRejected:
+            pass  # reported when the file itself is checked
+    return index
+
+
+@dataclass
+class _References:
+    forms: set[str]
+    decisions: set[str]
+    called: set[str]
+
+
+def _references(root) -> _References:
+    """Form keys, decision ids and called process ids a BPMN document refers to."""
+    refs = _References(set(), set(), set())
+    for node in root.iter():
+        if not isinstance(node.tag, str):
+            continue
+        if node.get(f"{{{CAMUNDA_NS}}}formKey"):
+            refs.forms.add(node.get(f"{{{CAMUNDA_NS}}}formKey"))
+        if node.tag == f"{{{BPMN_NS}}}businessRuleTask" and node.get(f"{{{CAMUNDA_NS}}}decisionRef"):
+            refs.decisions.add(node.get(f"{{{CAMUNDA_NS}}}decisionRef"))
+        if node.tag == f"{{{BPMN_NS}}}callActivity" and node.get("calledElement"):
+            refs.called.add(node.get("calledElement"))
+    return refs
+
+
+@dataclass
+class _Closure:
+    """A plan's main document with every document it calls, and what they all refer to."""
+
+    called_documents: dict[str, str]
+    forms: dict[str, dict]
+    decisions: dict[str, str]
+
+
+def _close_over_calls(session, filename, root, bundle, decision_files, process_files, problems) -> _Closure | None:
+    """Gather the called processes (this deploy first, else their deployed version), forms and decisions."""
+    closure = _Closure({}, {}, {})
+    defined = {p.get("id") for p in root.findall(f"{{{BPMN_NS}}}process")}
+    pending, refs_needed, ok = [root], _References(set(), set(), set()), True
+    while pending:
+        refs = _references(pending.pop())
+        refs_needed.forms |= refs.forms
+        refs_needed.decisions |= refs.decisions
+        for called in sorted(refs.called - defined):
+            if called in process_files:
+                called_file = process_files[called]
+                called_root = read_xml(bundle.bpmn[called_file], called_file)
+                closure.called_documents[called_file] = bundle.bpmn[called_file]
+            else:
+                deployed = latest_version(session, called)
+                if deployed is None:
+                    problems.append(Problem(f"called process '{called}' is neither in this deploy nor deployed",
+                                            file=filename))
+                    ok = False
+                    continue
+                called_file = f"{called}.bpmn"
+                called_root = read_xml(deployed.bpmn_xml, called_file)
+                closure.called_documents[called_file] = deployed.bpmn_xml
+                closure.forms.update(deployed.forms)
+                closure.decisions.update(deployed.assets.get("decisions", {}))
+            defined |= {p.get("id") for p in called_root.findall(f"{{{BPMN_NS}}}process")}
+            pending.append(called_root)
+    for ref in sorted(refs_needed.decisions):
+        if ref in decision_files:
+            closure.decisions[decision_files[ref]] = bundle.dmn[decision_files[ref]]
+        elif not any(ref in decision_ids(x, n) for n, x in closure.decisions.items()):
+            problems.append(Problem(f"decision '{ref}' not found in any .dmn file of this deploy", file=filename))
+            ok = False
+    closure.forms.update({key: bundle.forms[key] for key in refs_needed.forms if key in bundle.forms})
+    return closure if ok else None
+
+
+def _check_one(session, filename, xml, bundle, decision_files, process_files, problems) -> _Candidate | None:
     try:
-        root_refs = _referenced_keys(xml, filename)
+        root = read_xml(xml, filename)
     except XmlRejected as exc:
         problems.append(Problem(str(exc), file=filename))
         return None
-    form_keys, decision_refs, root = root_refs
     structural = lint_document(root, filename)
     if structural:
         problems.extend(structural)
         return None
-    missing = [ref for ref in decision_refs if ref not in decision_files]
-    for ref in missing:
-        problems.append(Problem(f"decision '{ref}' not found in any .dmn file of this deploy", file=filename))
-    decisions = {decision_files[ref]: bundle.dmn[decision_files[ref]] for ref in decision_refs if ref not in missing}
-    if missing:
+    closure = _close_over_calls(session, filename, root, bundle, decision_files, process_files, problems)
+    if closure is None:
         return None
     try:
-        plan = parse_plan(xml, filename, decisions)
+        plan = parse_plan(xml, filename, closure.decisions, closure.called_documents)
     except XmlRejected as exc:
         problems.append(Problem(str(exc), file=filename))
         return None
@@ -141,24 +220,11 @@ def _check_one(filename, xml, bundle, decision_files, problems) -> _Candidate | 
     except Exception as exc:  # SpiffWorkflow raises plain exceptions for some broken diagrams
         problems.append(Problem(f"cannot be parsed: {exc}", file=filename))
         return None
-    forms = {key: bundle.forms[key] for key in form_keys if key in bundle.forms}
-    found = lint_plan(plan, filename, forms)
+    found = lint_plan(plan, filename, closure.forms)
     problems.extend(found)
-    return None if found else _Candidate(filename, xml, plan, forms, decisions)
-
-
-def _referenced_keys(xml: str, filename: str) -> tuple[list[str], list[str], object]:
-    """Form keys and decision ids the BPMN document refers to, and the parsed document."""
-    root = read_xml(xml, filename)
-    forms, decisions = set(), set()
-    for node in root.iter():
-        if not isinstance(node.tag, str):
-            continue
-        if node.get(f"{{{CAMUNDA_NS}}}formKey"):
-            forms.add(node.get(f"{{{CAMUNDA_NS}}}formKey"))
-        if node.tag == f"{{{BPMN_NS}}}businessRuleTask" and node.get(f"{{{CAMUNDA_NS}}}decisionRef"):
-            decisions.add(node.get(f"{{{CAMUNDA_NS}}}decisionRef"))
-    return sorted(forms), sorted(decisions), root
+    if found:
+        return None
+    return _Candidate(filename, xml, plan, closure.forms, closure.decisions, closure.called_documents)
 
 
 def _validation_message(exc: ValidationException) -> str:
@@ -167,8 +233,8 @@ def _validation_message(exc: ValidationException) -> str:
     return f"{message} (line {line})" if line else message
 
 
-def content_hash(bpmn_xml: str, forms: dict, decisions: dict) -> str:
-    canonical = json.dumps({"bpmn": bpmn_xml, "forms": forms, "decisions": decisions},
+def content_hash(bpmn_xml: str, forms: dict, decisions: dict, called: dict | None = None) -> str:
+    canonical = json.dumps({"bpmn": bpmn_xml, "forms": forms, "decisions": decisions, "called": called or {}},
                            sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -176,14 +242,15 @@ def content_hash(bpmn_xml: str, forms: dict, decisions: dict) -> str:
 def _store(session: Session, candidate: _Candidate, actor: str, now: datetime) -> DeployResult:
     plan = candidate.plan
     xml = candidate.xml
-    digest = content_hash(xml, candidate.forms, candidate.decisions)
+    digest = content_hash(xml, candidate.forms, candidate.decisions, candidate.called)
     latest = latest_version(session, plan.process_id)
     if latest is not None and latest.content_hash == digest:
         return DeployResult(plan.process_id, latest.version, created=False)
     version = PlanVersion(
         plan_key=plan.process_id, version=(latest.version + 1) if latest else 1, name=plan.name,
         content_hash=digest, bpmn_xml=xml,
-        assets={"forms": candidate.forms, "decisions": candidate.decisions, "start_form_key": plan.start_form_key},
+        assets={"forms": candidate.forms, "decisions": candidate.decisions, "called": candidate.called,
+                "start_form_key": plan.start_form_key},
         deployed_by=actor, deployed_at=now,
     )
     session.add(version)
@@ -191,6 +258,7 @@ def _store(session: Session, candidate: _Candidate, actor: str, now: datetime) -
     audit.record(session, audit.EventKind.PLAN_DEPLOYED, actor, now, element_id=plan.process_id,
                  payload={"plan": plan.process_id, "version": version.version, "content_hash": digest,
                           "file": candidate.filename, "forms": sorted(candidate.forms),
+                          "called": sorted(candidate.called),
                           "decisions": sorted(candidate.decisions)})
     return DeployResult(plan.process_id, version.version, created=True)
 
@@ -227,7 +295,8 @@ class SpecCache:
     def get(self, version: PlanVersion) -> ParsedPlan:
         plan = self._plans.get(version.id)
         if plan is None:
-            plan = parse_plan(version.bpmn_xml, f"{version.plan_key}.bpmn", version.assets.get("decisions"))
+            plan = parse_plan(version.bpmn_xml, f"{version.plan_key}.bpmn", version.assets.get("decisions"),
+                              version.assets.get("called"))
             plan.forms = version.forms
             with self._lock:
                 plan = self._plans.setdefault(version.id, plan)

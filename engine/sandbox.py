@@ -85,7 +85,7 @@ MAX_ITEMS = 100_000
 MAX_INT_BITS = 10_000
 MAX_CALL_DEPTH = 50
 MAX_NESTING = 100
-MAX_VALUE_SIZE = 10_000_000
+MAX_VALUE_SIZE = 2_000_000
 MAX_SOURCE_LENGTH = 50_000
 MAX_MEMORY_GROWTH = 256 * 2**20
 
@@ -678,7 +678,7 @@ def _size(value, limit=MAX_STRING_LENGTH, what="the value"):
         elif kind in _COLLECTIONS or isinstance(item, _COLLECTIONS):
             total += len(item) + _CONTAINER_COST
             if total <= limit:
-                flat = _flat_size(item)
+                flat = _flat_size(item) if len(item) > 8 else None
                 if flat is None:
                     pending.extend(item)
                 else:
@@ -703,7 +703,7 @@ def _flat_size(items, small_scalars=frozenset({float, bool, type(None)})):
 
 
 _JUST_STR, _INTEGERS = {str}, {int, bool}
-_CONTAINER_COST = 16
+_CONTAINER_COST = 32
 
 
 def _printable(value):

@@ -73,3 +73,45 @@ def write_plan(folder, xml: str, name: str = "mini.bpmn", forms: dict | None = N
     for key, schema in (forms if forms is not None else {"mini_note": NOTE_FORM}).items():
         (folder / f"{key}.form").write_text(json.dumps(schema), encoding="utf-8")
     return folder
+
+
+def called_plan(process_id: str = "closing_steps", task_name: str = "Archive") -> str:
+    """A reusable process: one user task for office_director."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Definitions_C" targetNamespace="http://planflow.test">
+  <bpmn:process id="{process_id}" name="Closing steps" isExecutable="true">
+    <bpmn:laneSet id="LaneSet_C"><bpmn:lane id="Lane_C" name="office_director">
+      <bpmn:flowNodeRef>StartEvent_C</bpmn:flowNodeRef><bpmn:flowNodeRef>Task_Archive</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>EndEvent_C</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="StartEvent_C"><bpmn:outgoing>Flow_C1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="Task_Archive" name="{task_name}" camunda:formKey="mini_note">
+      <bpmn:incoming>Flow_C1</bpmn:incoming><bpmn:outgoing>Flow_C2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="EndEvent_C"><bpmn:incoming>Flow_C2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="Flow_C1" sourceRef="StartEvent_C" targetRef="Task_Archive"/>
+    <bpmn:sequenceFlow id="Flow_C2" sourceRef="Task_Archive" targetRef="EndEvent_C"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def calling_plan(process_id: str = "caller", called: str = "closing_steps") -> str:
+    """start → handler task → call activity of `called` → end."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Definitions_K" targetNamespace="http://planflow.test">
+  <bpmn:process id="{process_id}" name="Caller" isExecutable="true">
+    <bpmn:laneSet id="LaneSet_K"><bpmn:lane id="Lane_K" name="handler">
+      <bpmn:flowNodeRef>StartEvent_K</bpmn:flowNodeRef><bpmn:flowNodeRef>Task_Handle</bpmn:flowNodeRef>
+      <bpmn:flowNodeRef>Call_Closing</bpmn:flowNodeRef><bpmn:flowNodeRef>EndEvent_K</bpmn:flowNodeRef></bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="StartEvent_K"><bpmn:outgoing>Flow_K1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="Task_Handle" name="Handle" camunda:formKey="mini_note">
+      <bpmn:incoming>Flow_K1</bpmn:incoming><bpmn:outgoing>Flow_K2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:callActivity id="Call_Closing" name="Closing" calledElement="{called}">
+      <bpmn:incoming>Flow_K2</bpmn:incoming><bpmn:outgoing>Flow_K3</bpmn:outgoing></bpmn:callActivity>
+    <bpmn:endEvent id="EndEvent_K"><bpmn:incoming>Flow_K3</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="Flow_K1" sourceRef="StartEvent_K" targetRef="Task_Handle"/>
+    <bpmn:sequenceFlow id="Flow_K2" sourceRef="Task_Handle" targetRef="Call_Closing"/>
+    <bpmn:sequenceFlow id="Flow_K3" sourceRef="Call_Closing" targetRef="EndEvent_K"/>
+  </bpmn:process>
+</bpmn:definitions>"""
