@@ -227,7 +227,8 @@ PAYLOADS = [
     ("print", "eval", "print(1)", REFUSED),
     ("bytes", "eval", "bytes(10**10)", REFUSED),
     ("class-definition", "exec", "class A:\n    pass", REFUSED),
-    ("traceback-frame", "exec", "try:\n    1 / 0\nexcept ZeroDivisionError as e:\n    f = e.__traceback__", REFUSED),
+    ("traceback-frame", "exec",
+     "try:\n    1 / 0\nexcept ZeroDivisionError as e:\n    f = e.__traceback__", REFUSED),
     ("with-traceback", "exec", "try:\n    1 / 0\nexcept ZeroDivisionError as e:\n    f = e.with_traceback", REFUSED),
     ("bare-except", "exec", "try:\n    pass\nexcept:\n    pass", REFUSED),
     ("yield", "exec", "def g():\n    yield 1", REFUSED),
@@ -243,7 +244,8 @@ PAYLOADS = [
      "while True:\n    try:\n        while True: pass\n    except Exception:\n        pass", TIMEOUT),
     ("except-swallows-everything-nameable", "exec",
      "while True:\n    try:\n        while True: pass\n"
-     "    except (Exception, ValueError, TypeError, ArithmeticError, LookupError, AssertionError):\n        pass", TIMEOUT),
+     "    except (Exception, ValueError, TypeError, ArithmeticError, LookupError, AssertionError):\n"
+     "        pass", TIMEOUT),
     ("finally-loops", "exec", "try:\n    while True: pass\nfinally:\n    while True: pass", TIMEOUT),
     ("recursion-lambda", "exec", "f = lambda: f()\nf()", TOO_LARGE),
     ("recursion-caught", "exec",

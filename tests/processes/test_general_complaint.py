@@ -9,14 +9,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
 
 from engine.calendar import WorkingCalendar
-from engine.db import transaction
-from engine.models import PlanVersion
-from engine.plans import spec_cache
 from tests.conftest import SHANGHAI
-from tests.support import InMemoryWalk, PersistedWalk
+from tests.processes.conftest import expect
 
 H24 = timedelta(hours=24)
 CALENDAR = WorkingCalendar()
@@ -25,6 +21,7 @@ CALENDAR = WorkingCalendar()
 def working_days(case, n):
     """Where n working days from the case's "now" end, on the calendar the engine uses."""
     return CALENDAR.add_working_days(case.now, n).due
+
 
 REGISTRATION = {"complainant": "王女士", "contact": "13800000000", "channel": "phone", "category": "service",
                 "content": "快递延误且客服态度差", "claimed_amount": 500}
@@ -37,24 +34,10 @@ ARCHIVE = {"archive_note": "归档", "prevention_analysis": "no"}
 APPROVE = {"approved": "yes", "approved_amount": 0, "comment": "同意"}
 
 
-@pytest.fixture(params=["in_memory", "persisted"])
-def walk(request, desk):
-    """A factory starting a general_complaint case in the requested mode."""
-    def start(data=REGISTRATION):
-        if request.param == "persisted":
-            return PersistedWalk(desk, "general_complaint", data)
-        with transaction(desk.session_factory, readonly=True) as session:
-            version = session.execute(select(PlanVersion).where(PlanVersion.plan_key == "general_complaint")).scalar_one()
-            plan = spec_cache.get(version)
-        return InMemoryWalk(plan, data, desk.now)
-    return start
-
-
-def expect(case, *tasks):
-    """Assert exactly these (element, role) tasks are open; return their due times by element."""
-    ready = case.ready()
-    assert [(element, role) for element, role, _ in ready] == sorted(tasks)
-    return {element: due for element, _, due in ready}
+@pytest.fixture
+def walk(walk):
+    """Start a general_complaint case (default: the registration above)."""
+    return lambda data=REGISTRATION: walk("general_complaint", data)
 
 
 def finish_after_answer(case, answer_task="Task_VerifyNegotiate", answer_role="handler"):

@@ -1,0 +1,35 @@
+"""Fixtures for walking any plan: straight through in memory, and persisted with reloads."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from engine.db import transaction
+from engine.models import PlanVersion
+from engine.plans import spec_cache
+from tests.support import InMemoryWalk, PersistedWalk
+
+
+@pytest.fixture(params=["in_memory", "persisted"])
+def walk(request, desk):
+    """`walk(plan_key, data)` starts a case of a deployed plan in the requested mode.
+
+    in_memory: one SpiffWorkflow object, never saved. persisted: every step goes through
+    the database with the spec cache dropped first, as if each ran in a fresh process.
+    """
+    def start(plan_key: str, data: dict):
+        if request.param == "persisted":
+            return PersistedWalk(desk, plan_key, data)
+        with transaction(desk.session_factory, readonly=True) as session:
+            version = session.execute(select(PlanVersion).where(PlanVersion.plan_key == plan_key)
+                                      .order_by(PlanVersion.version.desc()).limit(1)).scalar_one()
+            plan = spec_cache.get(version)
+        return InMemoryWalk(plan, data, desk.now)
+    return start
+
+
+def expect(case, *tasks):
+    """Assert exactly these (element, role) tasks are open; return their due times by element."""
+    ready = case.ready()
+    assert [(element, role) for element, role, _ in ready] == sorted(tasks)
+    return {element: due for element, _, due in ready}
