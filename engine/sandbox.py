@@ -46,6 +46,10 @@ Limits, and why
   comparing, sorting and hashing walk a value's elements (shared ones as often as they
   are referenced), so values are measured before that and refused above
   `MAX_STRING_LENGTH`: `[[s] * 10**5] * 10**5` is small in memory but not to print.
+  (`x in dict`, `x in set` and `x in text` need no measuring.) Tuples, the only values
+  hashed element by element every time, are measured when built. Smaller bounds: code of
+  at most `MAX_SOURCE_LENGTH` characters, `zip()` of at most 16 sequences, `round()` to
+  at most 1,000 digits, `int()` of texts up to 5,000 characters.
 - `map`, `filter` and the `key=` of `sorted`/`min`/`max` call their function item by item
   from Python, so a C function applied to every item of a long list (`map(text.count, l)`)
   still meets the time limit.
@@ -192,7 +196,7 @@ def _execute(script, data, functions, extra, time_limit):
     hidden = set(extra or ()) | set(_HELPERS)
     results, removed = {}, []
     for name, value in scope.items():
-        if name in hidden or name.startswith("_"):
+        if not _visible(name) or name in hidden:
             continue
         if name in functions:
             if value is not functions[name]:
@@ -204,12 +208,17 @@ def _execute(script, data, functions, extra, time_limit):
             _check_value(name, value, kept)
             results[name] = value
     for name in data:
-        if name not in scope and name.isidentifier() and not name.startswith("_") \
-                and name not in functions and name not in hidden:
+        if name not in scope and _visible(name) and name.isidentifier() and name not in functions \
+                and name not in hidden:
             removed.append(name)
     for name in removed:
         data.pop(name, None)
     data.update(results)
+
+
+def _visible(name):
+    """Whether sandboxed code can name this variable (other data keys are kept as they are)."""
+    return isinstance(name, str) and not name.startswith("_")
 
 
 def _normalize(source, mode):

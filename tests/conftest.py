@@ -11,10 +11,14 @@ from engine.db import Base, create_schema, make_engine, make_session_factory, tr
 from engine.plans import spec_cache
 from tests.support import Desk
 
-POSTGRES_URL = os.environ.get("PLANFLOW_TEST_POSTGRES_URL")
-BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+SERVER_URL = os.environ.get("PLANFLOW_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite", "postgresql"] if SERVER_URL else ["sqlite"]
 SHANGHAI = timezone(timedelta(hours=8))
 
+# Each test run works in a schema of its own, so runs sharing one server never see each other.
+_SCHEMA = f"planflow_test_{os.getpid()}"
+POSTGRES_URL = (f"{SERVER_URL}{'&' if '?' in SERVER_URL else '?'}options=-csearch_path%3D{_SCHEMA}"
+                if SERVER_URL else None)
 _pg_engine = None
 
 
@@ -22,11 +26,21 @@ def _postgres_engine():
     """One engine for the whole run; each test empties the tables instead of recreating them."""
     global _pg_engine
     if _pg_engine is None:
+        with make_engine(SERVER_URL).begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {_SCHEMA} CASCADE"))
+            conn.execute(text(f"CREATE SCHEMA {_SCHEMA}"))
         _pg_engine = make_engine(POSTGRES_URL)
-        with _pg_engine.begin() as conn:
-            Base.metadata.drop_all(conn)
         create_schema(_pg_engine)
     return _pg_engine
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_postgres_schema():
+    yield
+    if _pg_engine is not None:
+        _pg_engine.dispose()
+        with make_engine(SERVER_URL).begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {_SCHEMA} CASCADE"))
 
 
 @pytest.fixture(params=BACKENDS)

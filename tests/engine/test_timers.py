@@ -12,7 +12,6 @@ from sqlalchemy import func, select, update
 from engine import runtime, timers
 from engine.db import transaction
 from engine.models import AuditEvent, Case, Task, TaskStatus, Timer, TimerStatus
-from tests.conftest import POSTGRES_URL
 from tests.samples import one_task_plan, write_plan
 from tests.support import ROOT, Desk
 
