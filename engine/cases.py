@@ -224,26 +224,3 @@ def flush_case(session: Session, case: Case) -> None:
         session.flush()
     except StaleDataError:
         raise CaseChanged(f"case {number} was changed by someone else meanwhile; reload") from None
-
-
-def inbox(session: Session, username: str, which: str = "all", limit: int = 200) -> list[Task]:
-    """Tasks for a user: 'mine' (claimed by me), 'queue' (claimable), 'done' (completed by me), 'all' = mine+queue."""
-    user = get_user(session, username)
-    roles = sorted(user.role_keys)
-    query = select(Task)
-    if which == "mine":
-        query = query.where(Task.assignee == username, Task.status == TaskStatus.OPEN)
-    elif which == "queue":
-        query = query.where(Task.role.in_(roles), Task.status == TaskStatus.OPEN, Task.assignee.is_(None))
-    elif which == "done":
-        query = query.where(Task.completed_by == username, Task.status == TaskStatus.COMPLETED)
-    elif which == "all":
-        query = query.where(Task.status == TaskStatus.OPEN, Task.role.in_(roles),
-                            (Task.assignee.is_(None)) | (Task.assignee == username))
-    else:
-        raise ValueError(f"unknown list '{which}' (mine, queue, done, all)")
-    if which == "done":
-        query = query.order_by(Task.completed_at.desc(), Task.id.desc())
-    else:
-        query = query.order_by(Task.due_at.is_(None), Task.due_at, Task.id)
-    return list(session.execute(query.limit(limit)).scalars())

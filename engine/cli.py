@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 from sqlalchemy import inspect, select
 
-from engine import audit, calendar_store, cases, plans, timers, users
+from engine import audit, calendar_store, cases, inbox, plans, timers, users
 from engine.calendar_load import load_calendar_file as calendar_load_use_case
 from engine.clock import utcnow
 from engine.config import Settings
@@ -165,7 +165,10 @@ def start(ctx: Context, plan, data, actor, as_json):
 def list_tasks(ctx: Context, actor, which, as_json):
     """Tasks a user may claim and those they hold, soonest due first."""
     with transaction(ctx.session_factory(), readonly=True) as session:
-        rows = [_task_dict(t) for t in cases.inbox(session, actor, which)]
+        user, now = users.get_user(session, actor), utcnow()
+        found = (inbox.claimable_and_mine(session, user, now) if which == "all"
+                 else inbox.task_list(session, user, which, now).tasks)
+        rows = [_task_dict(t) for t in found]
     text = "\n".join(f"{r['id']:>6}  {r['case']}  {r['name']} [{r['role']}]  due {r['due_at'] or '-'}"
                      f"{' (provisional)' if r['due_provisional'] else ''}"
                      f"{'  claimed by ' + r['assignee'] if r['assignee'] else ''}" for r in rows) or "no tasks"

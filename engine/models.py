@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 from sqlalchemy import JSON, Boolean, Date, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -12,6 +12,9 @@ from engine.db import Base, UTCDateTime
 
 def _enum(cls: type[enum.Enum]) -> Enum:
     return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+
+
+NO_DEADLINE = datetime(9999, 12, 31, tzinfo=timezone.utc)
 
 
 class CaseStatus(str, enum.Enum):
@@ -113,6 +116,11 @@ class Case(Base):
     library_version: Mapped[str] = mapped_column(String(20))
     # The last engine failure (e.g. a timer whose escalation could not run), for a process owner.
     incident: Mapped[str | None] = mapped_column(Text)
+    # Copied from the case data at every step, so lists and filters never read the workflow.
+    grade: Mapped[str | None] = mapped_column(String(40), index=True)
+    category: Mapped[str | None] = mapped_column(String(40))
+    complainant: Mapped[str | None] = mapped_column(String(200))
+    contact: Mapped[str | None] = mapped_column(String(200))
     revision: Mapped[int] = mapped_column(Integer, default=1)
 
     plan_version: Mapped[PlanVersion] = relationship(lazy="joined", innerjoin=True)
@@ -126,9 +134,9 @@ class Task(Base):
     __tablename__ = "tasks"
     __table_args__ = (
         UniqueConstraint("case_id", "spiff_task_id"),
-        Index("ix_tasks_queue", "role", "status", "due_at"),
-        Index("ix_tasks_assignee", "assignee", "status"),
-        Index("ix_tasks_completed_by", "completed_by", "status"),
+        Index("ix_tasks_queue", "role", "status", "assignee", "due_sort", "id"),
+        Index("ix_tasks_assignee", "assignee", "status", "due_sort", "id"),
+        Index("ix_tasks_completed_by", "completed_by", "status", "completed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -136,12 +144,15 @@ class Task(Base):
     spiff_task_id: Mapped[str] = mapped_column(String(36))
     element_id: Mapped[str] = mapped_column(String(200))
     name: Mapped[str] = mapped_column(String(300))
+    name_en: Mapped[str | None] = mapped_column(String(300))
     role: Mapped[str] = mapped_column(String(40))
     form_key: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[TaskStatus] = mapped_column(_enum(TaskStatus), default=TaskStatus.OPEN)
     assignee: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # due_at, or far in the future when there is none: lets one index serve "soonest due first".
+    due_sort: Mapped[datetime] = mapped_column(UTCDateTime, default=lambda: NO_DEADLINE)
     escalated_from: Mapped[str | None] = mapped_column(String(200))
     # The due time reaches into a year without calendar data: computed on the weekday rule.
     due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -31,7 +31,7 @@ from engine import audit, calendar_store, deadlines, sandbox
 from engine.clock import engine_time
 from engine.bpmn import ParsedPlan
 from engine.errors import CaseEngineError
-from engine.models import Case, CaseStatus, Task, TaskStatus, Timer, TimerStatus
+from engine.models import NO_DEADLINE, Case, CaseStatus, Task, TaskStatus, Timer, TimerStatus
 
 
 class _PinnedSpecWorkflowConverter(BpmnWorkflowConverter):
@@ -187,6 +187,7 @@ def sync(session: Session, case: Case, workflow: BpmnWorkflow, now: datetime, ac
     waiting_timers = _sync_timers(session, case, workflow, now, actor, outcome)
     _sync_tasks(session, case, workflow, now, actor, outcome, waiting_timers)
     _audit_escalations(session, case, now, actor, outcome)
+    _sync_summary(case, workflow)
     if workflow.is_completed() and case.status != CaseStatus.COMPLETED:
         case.status = CaseStatus.COMPLETED
         case.completed_at = now
@@ -271,15 +272,15 @@ def _sync_tasks(session, case, workflow, now, actor, outcome, waiting_timers) ->
         due, provisional = _due(spiff_task, waiting_timers)
         if spiff_id in open_rows:
             row = open_rows[spiff_id]
-            row.due_at, row.due_provisional = due, provisional
+            row.due_at, row.due_sort, row.due_provisional = due, due or NO_DEADLINE, provisional
             continue
         spec = spiff_task.task_spec
         if not isinstance(spec, UserTaskMixin):
             raise CaseEngineError(f"{spec.bpmn_id}: only user tasks may wait for people")
         row = Task(case=case, spiff_task_id=spiff_id, element_id=spec.bpmn_id,
-                   name=spec.bpmn_name or spec.bpmn_id, role=spec.lane or "",
+                   name=spec.bpmn_name or spec.bpmn_id, name_en=english_name(spec), role=spec.lane or "",
                    form_key=getattr(getattr(spec, "form", None), "key", None), status=TaskStatus.OPEN,
-                   created_at=now, due_at=due, due_provisional=provisional)
+                   created_at=now, due_at=due, due_sort=due or NO_DEADLINE, due_provisional=provisional)
         session.add(row)
         outcome.new_tasks.append(row)
     session.flush()
@@ -288,6 +289,27 @@ def _sync_tasks(session, case, workflow, now, actor, outcome, waiting_timers) ->
                      payload={"task_id": row.id, "name": row.name, "role": row.role,
                               "due_at": row.due_at.isoformat() if row.due_at else None,
                               "due_provisional": row.due_provisional})
+
+
+def english_name(spec) -> str | None:
+    """The English name a modeler put in the element's documentation as `en: …`."""
+    for line in (getattr(spec, "documentation", None) or "").splitlines():
+        if line.strip().lower().startswith("en:"):
+            return line.strip()[3:].strip() or None
+    return None
+
+
+SUMMARY_KEYS = ("grade", "category", "complainant", "contact")
+
+
+def _sync_summary(case: Case, workflow: BpmnWorkflow) -> None:
+    """Copy the case data the lists filter and show onto the case row."""
+    latest: dict = {}
+    for task in [workflow.last_task, *ready_user_tasks(workflow)]:
+        if task is not None:
+            latest.update({k: task.data[k] for k in SUMMARY_KEYS if k in task.data})
+    for key, value in latest.items():
+        setattr(case, key, None if value is None else str(value)[:200])
 
 
 def _audit_escalations(session, case, now, actor, outcome) -> None:

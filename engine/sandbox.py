@@ -850,6 +850,8 @@ def _mod(a, b):
                 raise _Stop(SandboxRefused, "'*' widths in %-formatting are not allowed")
             widths += _spec_number(width) + _spec_number(precision) + 400
             fields += 1
+            if len(a) + widths > MAX_STRING_LENGTH:
+                break
         if fields and len(a) + widths + fields * _size(b, what="the value given to %-formatting") > MAX_STRING_LENGTH:
             raise _too_large(f"the formatted text could be longer than {MAX_STRING_LENGTH:,} characters")
     return a % b
