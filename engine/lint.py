@@ -107,7 +107,7 @@ def _lint_timer(definition: TimerEventDefinition, element_id: str, problem) -> N
         with engine_time(utcnow()), using_calendar(WorkingCalendar()):
             value = sandbox.evaluate(expression, {}, EXPRESSION_FUNCTIONS)
     except sandbox.SandboxError as exc:
-        if isinstance(exc.__cause__, NameError) or "not defined" in str(exc):
+        if getattr(exc, "error_type", None) == "NameError":
             return  # reads case data: only checkable when the timer starts waiting
         problem(f"timer value {expression} does not evaluate: {exc}", element_id)
         return
