@@ -3,8 +3,10 @@ VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
 PLANFLOW := $(VENV)/bin/planflow
+FRONTEND := webapp/frontend
+DIST := webapp/static/dist
 
-.PHONY: install run db worker test bench clean
+.PHONY: install assets translations run db worker test browser bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,7 +14,20 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
-install: $(VENV)/.installed
+# Front-end packages come from the npm registry (package-lock.json) and are served locally: no CDN.
+$(DIST)/.built: $(FRONTEND)/package.json $(FRONTEND)/package-lock.json
+	cd $(FRONTEND) && npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(DIST)
+	cp $(FRONTEND)/node_modules/@bpmn-io/form-js/dist/form-viewer.umd.js $(DIST)/
+	cp $(FRONTEND)/node_modules/@bpmn-io/form-js/dist/assets/form-js.css $(DIST)/
+	touch $@
+
+assets: $(DIST)/.built
+
+translations: $(VENV)/.installed
+	$(VENV)/bin/pybabel -q compile -d webapp/translations
+
+install: $(VENV)/.installed assets translations
 
 db: install
 	$(PLANFLOW) init
@@ -26,11 +41,16 @@ run: db
 worker: db
 	$(PLANFLOW) worker
 
-test: install
+# Browser tests drive Debian's Chromium; install it when missing (CI runs as root).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; }
+
+test: install browser
 	$(PY) -m pytest -q
 
 bench: install
 	$(PY) bench/throughput.py
+	$(PY) bench/inbox.py
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache $(DIST) $(FRONTEND)/node_modules

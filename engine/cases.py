@@ -19,7 +19,7 @@ from engine.db import transaction
 from engine.errors import (CaseChanged, CaseEngineError, Conflict, NotFound, PermissionDenied, TaskAlreadyCompleted,
                            TaskClaimedByOther)
 from engine.forms import validate_submission
-from engine.models import Case, CaseNumberCounter, CaseStatus, Task, TaskStatus, User
+from engine.models import AuditEvent, Case, CaseNumberCounter, CaseStatus, Task, TaskStatus, User
 from engine.plans import current_version, spec_cache
 from engine.roles import LANE_ROLES
 from engine.users import get_user
@@ -224,3 +224,20 @@ def flush_case(session: Session, case: Case) -> None:
         session.flush()
     except StaleDataError:
         raise CaseChanged(f"case {number} was changed by someone else meanwhile; reload") from None
+
+
+def case_tasks(session: Session, case_id: int) -> list[Task]:
+    """Every task row of a case, oldest first."""
+    return list(session.execute(select(Task).where(Task.case_id == case_id).order_by(Task.id)).scalars())
+
+
+def case_history(session: Session, case_id: int) -> list[AuditEvent]:
+    """The case's audit events in order: what happened, who, when."""
+    return list(session.execute(select(AuditEvent).where(AuditEvent.case_id == case_id)
+                                .order_by(AuditEvent.seq)).scalars())
+
+
+def works_on_case(user: User, case: Case, tasks: list[Task]) -> bool:
+    """Whether a user takes part in a case: started it, or holds a role one of its tasks was for."""
+    return case.started_by == user.username or any(user.has_role(t.role) or t.completed_by == user.username
+                                                   for t in tasks)

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 from sqlalchemy import inspect, select
 
-from engine import audit, calendar_store, cases, inbox, plans, timers, users
+from engine import audit, calendar_store, cases, inbox, plans, timers, tokens, users
 from engine.calendar_load import load_calendar_file as calendar_load_use_case
 from engine.clock import utcnow
 from engine.config import Settings
@@ -308,6 +308,22 @@ def calendar_show(ctx: Context, year, as_json):
                                f"{'休' if r['kind'] == 'holiday' else '班'}  {r['name']}  ({r['source']})"
                                for r in rows])
     _emit(as_json, {"year": year, "has_data": summary.has_data, "days": rows}, text)
+
+
+@main.group()
+def token():
+    """API tokens for the JSON API."""
+
+
+@token.command("create")
+@click.argument("username")
+@pass_ctx
+@domain_errors
+def token_create(ctx: Context, username):
+    """Create an API token for USER and print it (it is shown only this once)."""
+    with transaction(ctx.session_factory()) as session:
+        secret = tokens.create_token(session, username, utcnow())
+    click.echo(secret)
 
 
 @main.command("demo-users")

@@ -71,3 +71,8 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     if user is None or not user.active or not check_password(user.password_hash, password):
         return None
     return user
+
+
+def set_locale(session: Session, username: str, locale: str) -> None:
+    """Remember the user's language for every page."""
+    get_user(session, username).locale = locale

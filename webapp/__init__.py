@@ -1,48 +1,60 @@
-"""PlanFlow's web app. For now one page: what is deployed and running (the inbox comes next)."""
+"""PlanFlow's web app: the task inbox, complaint registration, case pages and the JSON API."""
 from __future__ import annotations
 
-from flask import Flask, render_template_string
-from sqlalchemy import func, select
+import os
+import secrets
+from pathlib import Path
 
-from engine.config import Settings
-from engine.db import make_engine, make_session_factory, transaction
-from engine.models import Case, CaseStatus, PlanVersion
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
 
-_OVERVIEW = """<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>PlanFlow</title></head>
-<body>
-<h1>PlanFlow</h1>
-<p>投诉应急预案流程平台 — complaint emergency plans as BPMN processes.</p>
-<h2>已部署预案 / Deployed plans</h2>
-<table border="1" cellpadding="4">
-<tr><th>Plan</th><th>Name</th><th>Version</th><th>Running cases</th></tr>
-{% for row in plans %}<tr><td>{{ row.plan_key }}</td><td>{{ row.name }}</td><td>{{ row.version }}</td>
-<td>{{ row.running }}</td></tr>{% else %}<tr><td colspan="4">No plan deployed yet.</td></tr>{% endfor %}
-</table>
-</body></html>"""
+from engine.config import PROJECT_ROOT, Settings
+from engine.db import make_engine, make_session_factory
+
+csrf = CSRFProtect()
+
+
+def _secret_key() -> str:
+    """PLANFLOW_SECRET_KEY, else a key generated once into the instance folder (never committed)."""
+    if os.environ.get("PLANFLOW_SECRET_KEY"):
+        return os.environ["PLANFLOW_SECRET_KEY"]
+    key_file = PROJECT_ROOT / "instance" / "secret_key"
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32), encoding="utf-8")
+        key_file.chmod(0o600)
+    return key_file.read_text(encoding="utf-8").strip()
 
 
 def create_app(test_config: dict | None = None, session_factory=None) -> Flask:
-    """Create the Flask app; `session_factory` defaults to the configured database."""
-    app = Flask(__name__)
+    """Create the app; `session_factory` defaults to the configured database."""
+    app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
+    app.config.from_mapping(
+        SECRET_KEY=None,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=os.environ.get("PLANFLOW_SECURE_COOKIES", "0") == "1",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        BABEL_DEFAULT_LOCALE="zh_CN",
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
+        INBOX_PAGE_SIZE=50,
+    )
     app.config.from_mapping(test_config or {})
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _secret_key()
     if session_factory is None:
         session_factory = make_session_factory(make_engine(Settings.from_env().database_url))
     app.extensions["planflow_sessions"] = session_factory
 
-    @app.get("/")
-    def overview():
-        with transaction(session_factory, readonly=True) as session:
-            latest = select(PlanVersion.plan_key, func.max(PlanVersion.version).label("version")) \
-                .group_by(PlanVersion.plan_key).subquery()
-            versions = session.execute(select(PlanVersion).join(
-                latest, (PlanVersion.plan_key == latest.c.plan_key) & (PlanVersion.version == latest.c.version))
-                .order_by(PlanVersion.plan_key)).scalars().all()
-            running = dict(session.execute(
-                select(PlanVersion.plan_key, func.count(Case.id)).join(Case, Case.plan_version_id == PlanVersion.id)
-                .where(Case.status == CaseStatus.RUNNING).group_by(PlanVersion.plan_key)).all())
-            rows = [{"plan_key": v.plan_key, "name": v.name, "version": v.version,
-                     "running": running.get(v.plan_key, 0)} for v in versions]
-        return render_template_string(_OVERVIEW, plans=rows)
+    from webapp import api, auth, cases, errors, i18n, inbox
 
+    csrf.init_app(app)
+    auth.init_app(app)
+    i18n.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(inbox.bp)
+    app.register_blueprint(cases.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)  # the API authenticates every request with a bearer token, not a cookie
     return app

@@ -1,0 +1,28 @@
+"""Who may see a complainant's identity and contact (PLANS.md, "Confidentiality")."""
+from __future__ import annotations
+
+from engine.models import User
+
+# Roles that work cases directly with the complainant; pr and security see masked values.
+CONTACT_ROLES = frozenset({"intake", "handler", "dept_head", "legal", "office_director", "general_manager",
+                           "leadership", "duty_officer"})
+
+
+def may_see_contact(user: User) -> bool:
+    return bool(user.role_keys & CONTACT_ROLES)
+
+
+def mask_name(name: str | None) -> str | None:
+    """王女士 → 王**; keeps the first character only."""
+    if not name:
+        return name
+    return name[0] + "*" * max(1, len(name) - 1)
+
+
+def mask_contact(contact: str | None) -> str | None:
+    """13800001234 → 138****1234; short values are masked whole."""
+    if not contact:
+        return contact
+    if len(contact) < 7:
+        return "*" * len(contact)
+    return contact[:3] + "*" * (len(contact) - 7) + contact[-4:]

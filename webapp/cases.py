@@ -1,0 +1,82 @@
+"""Registering a complaint, and the case page for the people who work it."""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from engine import calendar_store, cases, plans, users
+from engine.clock import utcnow
+from engine.errors import FormInvalid, NotFound, PermissionDenied
+from webapp.auth import role_required
+from webapp.db import reading, run
+from webapp.i18n import form_title, localized_form
+from webapp.views import task_row
+
+bp = Blueprint("cases", __name__)
+DEFAULT_PLAN = "general_complaint"
+
+
+def _startable(session) -> list[dict]:
+    found = []
+    for key in plans.plan_keys(session):
+        version = plans.current_version(session, key)
+        if plans.spec_cache.get(version).start_form_key:
+            found.append({"key": key, "name": version.name})
+    return found
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@role_required("intake", "duty_officer")
+def register():
+    plan_key = request.values.get("plan", DEFAULT_PLAN)
+    errors, values, status = {}, {}, 200
+    if request.method == "POST":
+        try:
+            values = json.loads(request.form.get("data") or "{}")
+        except json.JSONDecodeError:
+            values = None
+        if not isinstance(values, dict):
+            errors, values, status = {"_form": _("The form data could not be read; please submit again.")}, {}, 422
+        else:
+            try:
+                case = run(cases.start_case, plan_key, values, current_user.username, utcnow())
+            except FormInvalid as invalid:
+                errors, status = invalid.errors, 422
+            else:
+                flash(_("Complaint registered as %(number)s.", number=case.number), "success")
+                return redirect(url_for("cases.case", number=case.number))
+    with reading() as session:
+        startable = _startable(session)
+        if plan_key not in {p["key"] for p in startable}:
+            raise NotFound(_("No plan %(plan)s can be started here.", plan=plan_key))
+        plan = plans.spec_cache.get(plans.current_version(session, plan_key))
+        schema = localized_form(plan.forms[plan.start_form_key])
+    return render_template("cases/register.html", plans=startable, plan_key=plan_key, schema=schema,
+                           title=form_title(schema, plan_key), errors=errors, values=values), status
+
+
+@bp.get("/cases/<number>")
+@login_required
+def case(number: str):
+    now = utcnow()
+    with reading() as session:
+        case = cases.get_case(session, number)
+        user = users.get_user(session, current_user.username)
+        tasks = cases.case_tasks(session, case.id)
+        if not cases.works_on_case(user, case, tasks):
+            raise PermissionDenied(_("Only the people working this case can see it."))
+        calendar = calendar_store.current(session)
+        rows = [task_row(t, user, now, calendar) for t in tasks]
+        history = cases.case_history(session, case.id)
+        summary = task_row(tasks[0], user, now, calendar) if tasks else None
+        info = {"number": case.number, "plan": case.plan_version.plan_key, "plan_name": case.plan_version.name,
+                "version": case.plan_version.version, "status": case.status.value, "started_at": case.started_at,
+                "started_by": case.started_by, "completed_at": case.completed_at, "incident": case.incident,
+                "grade": case.grade, "category": case.category,
+                "complainant": summary["complainant"] if summary else case.complainant,
+                "contact": summary["contact"] if summary else case.contact}
+    return render_template("cases/case.html", case=info, open_tasks=[r for r in rows if r["status"] == "open"],
+                           tasks=rows, history=history)

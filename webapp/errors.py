@@ -1,0 +1,45 @@
+"""Domain errors as HTTP answers: a page for people, JSON for the API."""
+from __future__ import annotations
+
+from flask import jsonify, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+
+from engine.errors import (CaseEngineError, Conflict, DeployRejected, FormInvalid, NotFound, PermissionDenied,
+                           PlanFlowError)
+
+STATUS = [(NotFound, 404), (PermissionDenied, 403), (Conflict, 409), (FormInvalid, 422), (DeployRejected, 422),
+          (CaseEngineError, 409), (PlanFlowError, 400)]
+
+
+def status_of(error: PlanFlowError) -> int:
+    return next(code for kind, code in STATUS if isinstance(error, kind))
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_body(code: str, message: str, **extra) -> dict:
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+def init_app(app) -> None:
+    @app.errorhandler(PlanFlowError)
+    def domain_error(error: PlanFlowError):
+        status = status_of(error)
+        if wants_json():
+            extra = {"fields": error.errors} if isinstance(error, FormInvalid) else {}
+            return jsonify(error_body(error.code, str(error), **extra)), status
+        return render_template("errors/error.html", status=status, message=str(error)), status
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        messages = {403: _("You do not have the role this page needs."),
+                    404: _("There is no such page, task or case."),
+                    400: _("The request was not understood (an expired form? reload the page).")}
+        message = messages.get(error.code, error.description)
+        if wants_json():
+            codes = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+            return jsonify(error_body(codes.get(error.code, "http_error"), message)), error.code
+        return render_template("errors/error.html", status=error.code, message=message), error.code

@@ -1,0 +1,115 @@
+"""Language: zh-CN by default, English per user; plan and form labels in both.
+
+UI text is marked with gettext (English msgids, Chinese in translations/zh_CN).
+Plan and form text comes from the plans themselves: a task's English name is the
+`en: …` line of its BPMN documentation, a form field's English label is its
+`properties.label_en` (the form's translation table), the title `properties.title_en`.
+"""
+from __future__ import annotations
+
+import copy
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import request
+from flask_babel import Babel, get_locale
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
+
+from engine.calendar import WorkingCalendar
+from engine.config import Settings
+from engine.roles import ROLES
+
+babel = Babel()
+
+
+def select_locale() -> str:
+    if current_user and current_user.is_authenticated:
+        return current_user.locale
+    return request.accept_languages.best_match(["zh_CN", "zh", "en"]) or "zh_CN"
+
+
+def english() -> bool:
+    return str(get_locale()).startswith("en")
+
+
+def task_name(task) -> str:
+    return (task.name_en or task.name) if english() else task.name
+
+
+def role_name(key: str) -> str:
+    role = ROLES.get(key)
+    if role is None:
+        return key
+    return role.name_en if english() else role.name_zh
+
+
+def localized_form(schema: dict) -> dict:
+    """The form schema with labels in the user's language (form-js renders `label`)."""
+    if not english():
+        return schema
+    schema = copy.deepcopy(schema)
+
+    def translate(components):
+        for component in components:
+            english_label = (component.get("properties") or {}).get("label_en")
+            if english_label:
+                component["label"] = english_label
+            for option in component.get("values") or []:
+                if "label_en" in option:
+                    option["label"] = option["label_en"]
+            translate(component.get("components") or [])
+    translate(schema.get("components", []))
+    return schema
+
+
+def form_title(schema: dict, fallback: str) -> str:
+    properties = schema.get("properties") or {}
+    return (properties.get("title_en") if english() else properties.get("title_zh")) or fallback
+
+
+def local_time(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    return moment.astimezone(ZoneInfo(Settings.from_env().timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def due_phrase(due: datetime | None, now: datetime, calendar: WorkingCalendar) -> str:
+    """'in 2 working days', 'in 5 hours', 'overdue by 3 hours': how a person reads a deadline."""
+    if due is None:
+        return ""
+    if due <= now:
+        return _("overdue by %(span)s", span=_span(now - due))
+    if due - now < timedelta(hours=24):
+        return _("in %(span)s", span=_span(due - now))
+    days = _working_days_until(now, due, calendar)
+    return ngettext("in %(num)d working day", "in %(num)d working days", days)
+
+
+def _span(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 60:
+        return ngettext("%(num)d minute", "%(num)d minutes", max(minutes, 1))
+    hours = minutes // 60
+    if hours < 48:
+        return ngettext("%(num)d hour", "%(num)d hours", hours)
+    return ngettext("%(num)d day", "%(num)d days", hours // 24)
+
+
+def _working_days_until(now: datetime, due: datetime, calendar: WorkingCalendar) -> int:
+    """Working days from tomorrow up to the day the deadline ends (the day it expires at 24:00)."""
+    zone = calendar.zone
+    day, last = now.astimezone(zone).date(), (due.astimezone(zone) - timedelta(microseconds=1)).date()
+    count = 0
+    while day < last:
+        day += timedelta(days=1)
+        count += calendar.is_working_day(day)
+    return max(count, 1)
+
+
+def init_app(app) -> None:
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.globals.update(task_name=task_name, role_name=role_name, english=english)
+    app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["role_label"] = role_name

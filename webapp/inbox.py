@@ -1,0 +1,121 @@
+"""The inbox (mine, queue, done) and the task page: claim, release, fill the form, complete."""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from engine import calendar_store, cases, inbox, plans, users
+from engine.clock import utcnow
+from engine.errors import FormInvalid, PermissionDenied
+from webapp.db import reading, run, sessions
+from webapp.i18n import due_phrase, form_title, localized_form, role_name, task_name
+from webapp.views import task_row
+
+bp = Blueprint("inbox", __name__)
+
+
+def _filters() -> inbox.InboxFilter:
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        page = 1
+    return inbox.InboxFilter(plan=request.args.get("plan") or None, grade=request.args.get("grade") or None,
+                             overdue=request.args.get("overdue") == "1", page=page,
+                             per_page=current_app.config["INBOX_PAGE_SIZE"])
+
+
+@bp.get("/")
+@login_required
+def index():
+    which = request.args.get("list", "mine")
+    if which not in inbox.LISTS:
+        abort(404)
+    now, filters = utcnow(), _filters()
+    with reading() as session:
+        user = users.get_user(session, current_user.username)
+        calendar = calendar_store.current(session)
+        page = inbox.task_list(session, user, which, now, filters)
+        rows = [task_row(t, user, now, calendar) for t in page.tasks]
+        plans = sorted({r["plan"] for r in rows} | ({filters.plan} if filters.plan else set()))
+    return render_template("inbox/index.html", which=which, rows=rows, page=page, filters=filters, plans=plans)
+
+
+def _task_for_viewer(session, task_id: int):
+    task = cases.get_task(session, task_id)
+    user = users.get_user(session, current_user.username)
+    if not (user.has_role(task.role) or task.completed_by == user.username or task.assignee == user.username):
+        raise PermissionDenied(_("This task is for role %(role)s.", role=role_name(task.role)))
+    return task, user
+
+
+@bp.get("/tasks/<int:task_id>")
+@login_required
+def task(task_id: int, errors: dict | None = None, values: dict | None = None, status: int = 200):
+    now = utcnow()
+    with reading() as session:
+        task, user = _task_for_viewer(session, task_id)
+        calendar = calendar_store.current(session)
+        case = task.case
+        plan = plans.spec_cache.get(case.plan_version)
+        schema = localized_form(plan.forms.get(task.form_key, {"components": []}))
+        history = [task_row(t, user, now, calendar) for t in cases.case_tasks(session, case.id) if t.id != task.id]
+        row = task_row(task, user, now, calendar)
+    return render_template("inbox/task.html", task=row, schema=schema, title=form_title(schema, row["name"]),
+                           history=history, errors=errors or {}, values=values or {},
+                           can_claim=row["status"] == "open" and row["assignee"] is None,
+                           mine=row["assignee"] == current_user.username), status
+
+
+@bp.post("/tasks/<int:task_id>/claim")
+@login_required
+def claim(task_id: int):
+    run(cases.claim_task, task_id, current_user.username, utcnow())
+    flash(_("Task claimed: it is now in your list."), "success")
+    return redirect(url_for("inbox.task", task_id=task_id))
+
+
+@bp.post("/tasks/<int:task_id>/release")
+@login_required
+def release(task_id: int):
+    run(cases.release_task, task_id, current_user.username, utcnow())
+    flash(_("Task released back to the queue."), "success")
+    return redirect(url_for("inbox.index", list="queue"))
+
+
+@bp.post("/tasks/<int:task_id>/complete")
+@login_required
+def complete(task_id: int):
+    try:
+        data = json.loads(request.form.get("data") or "{}")
+    except json.JSONDecodeError:
+        data = None
+    if not isinstance(data, dict):
+        return task(task_id, errors={"_form": _("The form data could not be read; please submit again.")},
+                    status=422)
+    now = utcnow()
+    try:
+        done = cases.submit_task(sessions(), task_id, current_user.username, data, now)
+    except FormInvalid as invalid:
+        return task(task_id, errors=invalid.errors, values=data, status=422)
+    flash(next_step_message(done, now), "success")
+    return redirect(url_for("inbox.index"))
+
+
+def next_step_message(done: cases.Completion, now) -> str:
+    """What happens next, in words: 'Sent to Department head: Approve (due in 2 working days).'"""
+    if done.case_completed:
+        return _("Task completed; the case is closed.")
+    if not done.next_tasks:
+        return _("Task completed.")
+    with reading() as session:
+        calendar = calendar_store.current(session)
+    steps = []
+    for next_task in done.next_tasks:
+        step = _("%(role)s: %(task)s", role=role_name(next_task.role), task=task_name(next_task))
+        if next_task.due_at:
+            step += " (" + _("due %(when)s", when=due_phrase(next_task.due_at, now, calendar)) + ")"
+        steps.append(step)
+    return _("Task completed. Sent to %(steps)s.", steps="; ".join(steps))

@@ -1,0 +1,44 @@
+// Mount the form-js viewer for the current task or registration, show the server's
+// field errors next to their fields, and post the data back as JSON.
+(function () {
+  'use strict';
+  var mount = document.getElementById('pf-form');
+  if (!mount || !window.FormViewer) { return; }
+  var schema = JSON.parse(mount.dataset.schema);
+  var values = JSON.parse(mount.dataset.values || '{}');
+  var errors = JSON.parse(mount.dataset.errors || '{}');
+
+  function componentByKey(components, key) {
+    for (var i = 0; i < components.length; i++) {
+      var component = components[i];
+      if (component.key === key) { return component; }
+      var nested = componentByKey(component.components || [], key);
+      if (nested) { return nested; }
+    }
+    return null;
+  }
+
+  function showServerErrors() {
+    Object.keys(errors).forEach(function (key) {
+      var component = componentByKey(schema.components || [], key);
+      var input = component && mount.querySelector('[id$="-' + component.id + '"]');
+      var field = input && input.closest('.fjs-form-field');
+      if (!field) { return; }
+      field.classList.add('fjs-has-errors', 'pf-server-error');
+      var message = document.createElement('div');
+      message.className = 'fjs-form-field-error pf-field-error';
+      message.setAttribute('data-field', key);
+      message.textContent = errors[key];
+      field.appendChild(message);
+    });
+  }
+
+  window.FormViewer.createForm({ container: mount, schema: schema, data: values }).then(function (form) {
+    showServerErrors();
+    form.on('submit', function (event) {
+      if (Object.keys(event.errors || {}).length) { return; }
+      document.getElementById('pf-data').value = JSON.stringify(event.data);
+      document.getElementById('pf-submit').submit();
+    });
+  });
+}());
