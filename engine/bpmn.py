@@ -10,7 +10,12 @@ SpiffWorkflow's CamundaParser. Two things are adjusted after parsing:
 """
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -149,12 +154,34 @@ def start_form_key(root: etree._Element, process_id: str) -> str | None:
     return None
 
 
+_parsed: OrderedDict[str, ParsedPlan] = OrderedDict()
+_parsed_lock = threading.Lock()
+_PARSED_KEEP = 64
+
+
 def parse_plan(bpmn_xml: str, filename: str, decisions: dict[str, str] | None = None,
                called: dict[str, str] | None = None) -> ParsedPlan:
     """Parse one BPMN document, with the DMN documents and called BPMN documents it uses, into specs.
 
     Raises XmlRejected or SpiffWorkflow's ValidationException; the caller reports them.
+    Parsing is the slow part of a deploy; identical input reuses the specs of an earlier
+    parse (specs are never changed after parsing), each caller getting its own ParsedPlan.
     """
+    key = hashlib.sha256(json.dumps([bpmn_xml, filename, decisions or {}, called or {}], sort_keys=True)
+                         .encode("utf-8")).hexdigest()
+    with _parsed_lock:
+        cached = _parsed.get(key)
+    if cached is None:
+        cached = _parse_plan(bpmn_xml, filename, decisions, called)
+        with _parsed_lock:
+            _parsed[key] = cached
+            while len(_parsed) > _PARSED_KEEP:
+                _parsed.popitem(last=False)
+    return dataclasses.replace(cached, forms={})
+
+
+def _parse_plan(bpmn_xml: str, filename: str, decisions: dict[str, str] | None,
+                called: dict[str, str] | None) -> ParsedPlan:
     root = read_xml(bpmn_xml, filename)
     process_id = main_process_id(root, filename)
     parser = CamundaParser()

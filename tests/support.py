@@ -1,6 +1,7 @@
 """Test drivers that walk a plan step by step, persisted or purely in memory."""
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,7 +17,9 @@ from engine.models import Task, TaskStatus
 from engine.roles import ROLES
 
 ROOT = Path(__file__).resolve().parent.parent
-PLAN_PATHS = [ROOT / "processes", ROOT / "forms"]
+# PLANFLOW_TEST_PLANS=DIR runs the suite against another folder holding processes/ and forms/.
+PLANS_ROOT = Path(os.environ.get("PLANFLOW_TEST_PLANS", ROOT))
+PLAN_PATHS = [PLANS_ROOT / "processes", PLANS_ROOT / "forms"]
 
 
 _SECRET_HASH = []
