@@ -69,6 +69,11 @@ def form_title(schema: dict, fallback: str) -> str:
     return (properties.get("title_en") if english() else properties.get("title_zh")) or fallback
 
 
+def grade_label(grade: str | None) -> str:
+    labels = {"general": _("general"), "major": _("major"), "urgent": _("urgent")}
+    return labels.get(grade, grade or "")
+
+
 def local_time(moment: datetime | None) -> str:
     if moment is None:
         return ""
@@ -110,6 +115,6 @@ def _working_days_until(now: datetime, due: datetime, calendar: WorkingCalendar)
 
 def init_app(app) -> None:
     babel.init_app(app, locale_selector=select_locale)
-    app.jinja_env.globals.update(task_name=task_name, role_name=role_name, english=english)
+    app.jinja_env.globals.update(task_name=task_name, role_name=role_name, english=english, grade_label=grade_label)
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["role_label"] = role_name

@@ -40,5 +40,7 @@
       document.getElementById('pf-data').value = JSON.stringify(event.data);
       document.getElementById('pf-submit').submit();
     });
+    // Plans' forms carry no button of their own: ours submits (form-js validates first).
+    document.getElementById('pf-submit-button').addEventListener('click', function () { form.submit(); });
   });
 }());
