@@ -160,7 +160,7 @@ class Task(Base):
     completed_by: Mapped[str | None] = mapped_column(String(80))
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    case: Mapped[Case] = relationship(lazy="joined")
+    case: Mapped[Case] = relationship(lazy="joined", innerjoin=True)
 
 
 class Timer(Base):
