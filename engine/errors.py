@@ -47,8 +47,10 @@ class FormInvalid(PlanFlowError):
 
     code = "form_invalid"
 
-    def __init__(self, errors: dict[str, str]):
+    def __init__(self, errors: dict[str, str], details: dict[str, dict] | None = None):
         self.errors = dict(errors)
+        # Per field: {"label", "template", "params"}, for interfaces that show messages in another language.
+        self.details = details or {}
         detail = "; ".join(f"{key}: {message}" for key, message in self.errors.items())
         super().__init__(f"the form has errors: {detail}")
 

@@ -5,28 +5,27 @@ every submission is checked here, and invalid data changes nothing.
 """
 from __future__ import annotations
 
-import json
 import re
 from datetime import date, datetime
-from pathlib import Path
 
 from engine.errors import FormInvalid
+
+def N_(template: str) -> str:
+    """Marks a message template for translation (the web layer translates; the engine stays English)."""
+    return template
+
+
+class FieldError(ValueError):
+    """One field's problem: an English template and its parameters, so each interface can translate it."""
+
+    def __init__(self, template: str, **params):
+        self.template, self.params = template, params
+        super().__init__(template % params if params else template)
+
 
 # form-js component types that carry a value under their `key`.
 INPUT_TYPES = {"textfield", "textarea", "number", "select", "radio", "checkbox", "checklist",
                "taglist", "datetime", "expression", "hidden"}
-
-
-def load_form_file(path: Path) -> dict:
-    """Read a `.form` file; raise ValueError with the file name if it is not a form."""
-    try:
-        schema = json.loads(Path(path).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{Path(path).name}: not valid JSON ({exc.msg}, line {exc.lineno})") from exc
-    problems = schema_problems(schema)
-    if problems:
-        raise ValueError(f"{Path(path).name}: " + "; ".join(problems))
-    return schema
 
 
 def schema_problems(schema) -> list[str]:
@@ -69,27 +68,30 @@ def validate_submission(schema: dict, data: dict) -> dict:
     """
     if not isinstance(data, dict):
         raise FormInvalid({"_form": "the submission must be an object of field values"})
-    errors: dict[str, str] = {}
+    problems: dict[str, tuple[str | None, FieldError]] = {}
     cleaned: dict = {}
     known = field_keys(schema)
     for unknown in sorted(set(data) - known):
-        errors[unknown] = "this form has no such field"
+        problems[unknown] = (None, FieldError(N_("this form has no such field")))
     for component in input_components(schema):
         key = component["key"]
         label = component.get("label") or key
         try:
             value = _clean(component, data.get(key))
-        except ValueError as exc:
-            errors[key] = f"{label}: {exc}"
+        except FieldError as exc:
+            problems[key] = (label, exc)
             continue
         if value is not None:
             cleaned[key] = value
         elif component.get("validate", {}).get("required"):
-            errors[key] = f"{label}: this field is required"
+            problems[key] = (label, FieldError(N_("this field is required")))
         elif "defaultValue" in component:
             cleaned[key] = component["defaultValue"]
-    if errors:
-        raise FormInvalid(errors)
+    if problems:
+        raise FormInvalid({key: f"{label}: {error}" if label else str(error)
+                           for key, (label, error) in problems.items()},
+                          {key: {"label": label, "template": error.template, "params": error.params}
+                           for key, (label, error) in problems.items()})
     return cleaned
 
 
@@ -102,9 +104,9 @@ def _clean(component: dict, value):
     if kind == "number":
         number = _number(value)
         if "min" in rules and number < rules["min"]:
-            raise ValueError(f"must be at least {rules['min']}")
+            raise FieldError(N_("must be at least %(min)s"), min=rules["min"])
         if "max" in rules and number > rules["max"]:
-            raise ValueError(f"must be at most {rules['max']}")
+            raise FieldError(N_("must be at most %(max)s"), max=rules["max"])
         return number
     if kind == "checkbox":
         if isinstance(value, bool):
@@ -113,54 +115,55 @@ def _clean(component: dict, value):
             return True
         if value in ("false", "off", "0", 0, ""):
             return False
-        raise ValueError("must be checked or unchecked")
+        raise FieldError(N_("must be checked or unchecked"))
     if kind in ("select", "radio"):
         allowed = [option["value"] for option in component.get("values", [])]
         if value not in allowed:
-            raise ValueError(f"'{value}' is not one of the options ({', '.join(map(str, allowed))})")
+            raise FieldError(N_("'%(value)s' is not one of the options (%(options)s)"), value=value,
+                             options=", ".join(map(str, allowed)))
         return value
     if kind in ("checklist", "taglist"):
         allowed = {option["value"] for option in component.get("values", [])}
         if not isinstance(value, list) or any(item not in allowed for item in value):
-            raise ValueError("choose from the listed options")
+            raise FieldError(N_("choose from the listed options"))
         return None if not value else value
     if kind == "datetime":
         return _datetime_text(value, component)
     if not isinstance(value, str):
-        raise ValueError("must be text")
+        raise FieldError(N_("must be text"))
     if "minLength" in rules and len(value) < rules["minLength"]:
-        raise ValueError(f"must be at least {rules['minLength']} characters")
+        raise FieldError(N_("must be at least %(num)s characters"), num=rules["minLength"])
     if "maxLength" in rules and len(value) > rules["maxLength"]:
-        raise ValueError(f"must be at most {rules['maxLength']} characters")
+        raise FieldError(N_("must be at most %(num)s characters"), num=rules["maxLength"])
     if rules.get("pattern") and not re.fullmatch(rules["pattern"], value):
-        raise ValueError(rules.get("patternMessage") or "has the wrong format")
+        raise FieldError(rules.get("patternMessage") or N_("has the wrong format"))
     return value
 
 
 def _number(value) -> int | float:
     if isinstance(value, bool):
-        raise ValueError("must be a number")
+        raise FieldError(N_("must be a number"))
     if isinstance(value, (int, float)):
         number = value
     elif isinstance(value, str):
         try:
             number = float(value) if any(c in value for c in ".eE") else int(value)
-        except ValueError:
-            raise ValueError("must be a number") from None
+        except ValueError:  # int()/float() refusing the text
+            raise FieldError(N_("must be a number")) from None
     else:
-        raise ValueError("must be a number")
+        raise FieldError(N_("must be a number"))
     if isinstance(number, float) and number != number or number in (float("inf"), float("-inf")):
-        raise ValueError("must be a finite number")
+        raise FieldError(N_("must be a finite number"))
     return number
 
 
 def _datetime_text(value, component: dict) -> str:
     if not isinstance(value, str):
-        raise ValueError("must be a date or time")
+        raise FieldError(N_("must be a date or time"))
     subtype = component.get("subtype", "datetime")
     try:
         if subtype == "date":
             return date.fromisoformat(value).isoformat()
         return datetime.fromisoformat(value).isoformat()
     except ValueError:
-        raise ValueError("must be a date (YYYY-MM-DD) or date-time in ISO format") from None
+        raise FieldError(N_("must be a date (YYYY-MM-DD) or date-time in ISO format")) from None

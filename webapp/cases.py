@@ -12,7 +12,7 @@ from engine.clock import utcnow
 from engine.errors import FormInvalid, NotFound, PermissionDenied
 from webapp.auth import role_required
 from webapp.db import reading, run
-from webapp.i18n import form_title, localized_form
+from webapp.i18n import form_title, localized_errors, localized_form
 from webapp.views import task_row
 
 bp = Blueprint("cases", __name__)
@@ -32,7 +32,7 @@ def _startable(session) -> list[dict]:
 @role_required("intake", "duty_officer")
 def register():
     plan_key = request.values.get("plan", DEFAULT_PLAN)
-    errors, values, status = {}, {}, 200
+    errors, values, status, failed = {}, {}, 200, None
     if request.method == "POST":
         try:
             values = json.loads(request.form.get("data") or "{}")
@@ -44,7 +44,8 @@ def register():
             try:
                 case = run(cases.start_case, plan_key, values, current_user.username, utcnow())
             except FormInvalid as invalid:
-                errors, status = invalid.errors, 422
+                failed = invalid
+                status = 422
             else:
                 flash(_("Complaint registered as %(number)s.", number=case.number), "success")
                 return redirect(url_for("cases.case", number=case.number))
@@ -54,6 +55,8 @@ def register():
             raise NotFound(_("No plan %(plan)s can be started here.", plan=plan_key))
         plan = plans.spec_cache.get(plans.current_version(session, plan_key))
         schema = localized_form(plan.forms[plan.start_form_key])
+    if failed is not None:
+        errors = localized_errors(failed, schema)
     return render_template("cases/register.html", plans=startable, plan_key=plan_key, schema=schema,
                            title=form_title(schema, plan_key), errors=errors, values=values), status
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from flask import request
 from flask_babel import Babel, get_locale
 from flask_babel import gettext as _
+from flask_babel import gettext as translate
 from flask_babel import ngettext
 from flask_login import current_user
 
@@ -72,6 +73,28 @@ def form_title(schema: dict, fallback: str) -> str:
 def grade_label(grade: str | None) -> str:
     labels = {"general": _("general"), "major": _("major"), "urgent": _("urgent")}
     return labels.get(grade, grade or "")
+
+
+def localized_errors(invalid, schema: dict) -> dict[str, str]:
+    """Form errors in the user's language, each led by the field's label as the user sees it."""
+    labels = {c.get("key"): c.get("label") for c in _components(schema.get("components", []))}
+    messages = {}
+    for key, message in invalid.errors.items():
+        detail = invalid.details.get(key)
+        if detail is None:
+            messages[key] = message
+            continue
+        template = detail["template"]  # marked with N_ in engine/forms.py, translated here
+        text = translate(template, **detail["params"]) if detail["params"] else translate(template)
+        label = labels.get(key) or detail["label"]
+        messages[key] = f"{label}: {text}" if label else text
+    return messages
+
+
+def _components(components):
+    for component in components:
+        yield component
+        yield from _components(component.get("components") or [])
 
 
 def local_time(moment: datetime | None) -> str:

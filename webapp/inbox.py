@@ -11,7 +11,7 @@ from engine import calendar_store, cases, inbox, plans, users
 from engine.clock import utcnow
 from engine.errors import FormInvalid, PermissionDenied
 from webapp.db import reading, run, sessions
-from webapp.i18n import due_phrase, form_title, localized_form, role_name, task_name
+from webapp.i18n import due_phrase, form_title, localized_errors, localized_form, role_name, task_name
 from webapp.views import task_row
 
 bp = Blueprint("inbox", __name__)
@@ -99,7 +99,10 @@ def complete(task_id: int):
     try:
         done = cases.submit_task(sessions(), task_id, current_user.username, data, now)
     except FormInvalid as invalid:
-        return task(task_id, errors=invalid.errors, values=data, status=422)
+        with reading() as session:
+            task_row_ = cases.get_task(session, task_id)
+            schema = localized_form(plans.spec_cache.get(task_row_.case.plan_version).forms.get(task_row_.form_key, {}))
+        return task(task_id, errors=localized_errors(invalid, schema), values=data, status=422)
     flash(next_step_message(done, now), "success")
     return redirect(url_for("inbox.index"))
 
