@@ -3,6 +3,8 @@
 Each scenario runs twice: once in a single in-memory SpiffWorkflow object, once through
 the database with the spec cache dropped before every step (as if each step ran in a
 freshly started process). Both must give the same tasks, roles and due times.
+The closing steps (Task_Feedback … Task_Archive) run inside the call activity Call_Closure
+(processes/complaint_closure.bpmn); its own paths and deadlines are in test_complaint_closure.py.
 """
 from __future__ import annotations
 
