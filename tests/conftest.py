@@ -1,15 +1,19 @@
 """Fixtures: a fresh real database per test (SQLite file, and PostgreSQL when configured)."""
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import sqlite3
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from engine.db import Base, create_schema, make_engine, make_session_factory, transaction
 from engine.plans import spec_cache
-from tests.support import Desk
+from tests.support import PLAN_PATHS, Desk
 
 SERVER_URL = os.environ.get("PLANFLOW_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgresql"] if SERVER_URL else ["sqlite"]
@@ -71,10 +75,41 @@ def now():
     return datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
 
 
+_sqlite_templates: dict[tuple, Path] = {}
+
+
+def open_desk(session_factory, db_url: str, now, tmp_path_factory) -> Desk:
+    """Plans of processes/ deployed and one user per role.
+
+    On SQLite the deployed database is built once per run and copied for each test
+    (deploying ten plans for every test would dominate the suite's time); on
+    PostgreSQL each test deploys for real.
+    """
+    if not db_url.startswith("sqlite"):
+        return Desk.open(session_factory, now)
+    key = tuple(map(str, PLAN_PATHS))
+    template = _sqlite_templates.get(key)
+    if template is None:
+        template = tmp_path_factory.mktemp("template") / "deployed.sqlite3"
+        engine = make_engine(f"sqlite:///{template}")
+        create_schema(engine)
+        Desk.open(make_session_factory(engine), now)
+        engine.dispose()
+        with contextlib.closing(sqlite3.connect(template)) as conn:  # fold the WAL into the file we copy
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        _sqlite_templates[key] = template
+    target = Path(db_url.split("///", 1)[1])
+    session_factory.kw["bind"].dispose()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    shutil.copyfile(template, target)
+    return Desk(session_factory, now)
+
+
 @pytest.fixture
-def desk(session_factory, now):
+def desk(session_factory, db_url, now, tmp_path_factory):
     """Plans of processes/ deployed and one user per role, ready to work cases."""
-    return Desk.open(session_factory, now)
+    return open_desk(session_factory, db_url, now, tmp_path_factory)
 
 
 @pytest.fixture(autouse=True)

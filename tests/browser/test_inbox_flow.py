@@ -62,7 +62,7 @@ def test_complaint_goes_from_intake_to_handler_to_approver(browser, live_server,
         document.getElementById('pf-submit').submit();
     }""")
     handler.wait_for_selector(".pf-field-error")
-    expect(handler.locator(".pf-field-error[data-field=compensation_amount]")).to_contain_text("at least 0")
+    expect(handler.locator(".pf-field-error[data-field=compensation_amount]")).to_contain_text("不能小于 0")
     expect(handler.locator(".pf-field-error[data-field=findings]")).to_be_visible()
     screenshot(handler, "task-page-with-errors")
 

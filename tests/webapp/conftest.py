@@ -9,7 +9,8 @@ import pytest
 from engine import tokens
 from engine.clock import utcnow
 from engine.db import transaction
-from tests.support import Desk, username_for
+from tests.conftest import open_desk
+from tests.support import username_for
 from webapp import create_app
 
 REGISTRATION = {"complainant": "王女士", "contact": "13812345678", "channel": "phone", "category": "service",
@@ -17,9 +18,9 @@ REGISTRATION = {"complainant": "王女士", "contact": "13812345678", "channel":
 
 
 @pytest.fixture
-def web_desk(session_factory):
+def web_desk(session_factory, db_url, tmp_path_factory):
     """Plans deployed and one user per role, at the real current time (pages use the clock)."""
-    return Desk.open(session_factory, utcnow())
+    return open_desk(session_factory, db_url, utcnow(), tmp_path_factory)
 
 
 @pytest.fixture
