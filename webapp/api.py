@@ -11,7 +11,7 @@ from functools import wraps
 
 from flask import Blueprint, g, jsonify, request, url_for
 
-from engine import calendar_store, cases, inbox, tokens, users
+from engine import cases, inbox, tokens, users
 from engine.clock import utcnow
 from engine.errors import PermissionDenied, PlanFlowError
 from engine.privacy import mask_contact, mask_name, may_see_contact

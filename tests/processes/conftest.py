@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from engine.calendar import WorkingCalendar
 from engine.db import transaction
 from engine.models import PlanVersion
 from engine.plans import spec_cache
@@ -33,3 +34,20 @@ def expect(case, *tasks):
     ready = case.ready()
     assert [(element, role) for element, role, _ in ready] == sorted(tasks)
     return {element: due for element, _, due in ready}
+
+
+# The shared closing steps (complaint_closure), as most plans' tests walk them.
+FEEDBACK = {"feedback_note": "已反馈", "feedback_channel": "phone"}
+SATISFIED = {"satisfied": "yes", "visit_note": "满意"}
+ARCHIVE = {"archive_note": "归档", "prevention_analysis": "no"}
+
+
+def walk_closure(case, *also_open) -> None:
+    """Feedback (due in 2 working days), a satisfied return visit, archive — while `also_open` stay open."""
+    due = expect(case, ("Task_Feedback", "handler"), *also_open)
+    assert due["Task_Feedback"] == WorkingCalendar().add_working_days(case.now, 2).due
+    case.complete("Task_Feedback", FEEDBACK)
+    expect(case, ("Task_ReturnVisit", "intake"), *also_open)
+    case.complete("Task_ReturnVisit", SATISFIED)
+    expect(case, ("Task_Archive", "office_director"), *also_open)
+    case.complete("Task_Archive", ARCHIVE)

@@ -12,7 +12,7 @@ import pytest
 
 from engine.calendar import WorkingCalendar
 from tests.conftest import SHANGHAI
-from tests.processes.conftest import expect
+from tests.processes.conftest import expect, walk_closure
 
 CALENDAR = WorkingCalendar()
 SECOND = timedelta(seconds=1)
@@ -31,9 +31,6 @@ MEDIATION = {"mediator": "县消费者协会", "mediation_agreed": "yes", "compe
              "mediation_note": "转账赔付"}
 REPORT = {"report_note": "事件经过及处理结果", "improper_handling": "no"}
 MEDIA = {"media_outlet": "县电视台", "statement": "统一口径说明事件经过"}
-FEEDBACK = {"feedback_note": "已反馈", "feedback_channel": "phone"}
-SATISFIED = {"satisfied": "yes", "visit_note": "满意"}
-ARCHIVE = {"archive_note": "归档", "prevention_analysis": "no"}
 
 REPORT_TASK = ("Task_ReportInitiatingBank", "office_director")
 SEVERE_TASKS = (("Task_CallPolice", "intake"), ("Task_LeaderCoordinate", "general_manager"),
@@ -53,12 +50,7 @@ def report_due(case):
 
 def close(case, *also_open):
     """Walk complaint_closure (feedback, satisfied return visit, archive) while `also_open` stay open."""
-    expect(case, ("Task_Feedback", "handler"), *also_open)
-    case.complete("Task_Feedback", FEEDBACK)
-    expect(case, ("Task_ReturnVisit", "intake"), *also_open)
-    case.complete("Task_ReturnVisit", SATISFIED)
-    expect(case, ("Task_Archive", "office_director"), *also_open)
-    case.complete("Task_Archive", ARCHIVE)
+    walk_closure(case, *also_open)
 
 
 def close_and_report(case):

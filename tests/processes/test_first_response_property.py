@@ -10,9 +10,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from engine.calendar import WorkingCalendar
 from tests.conftest import SHANGHAI
-from tests.processes.conftest import expect
+from tests.processes.conftest import FEEDBACK, expect, walk_closure
 
 H24 = timedelta(hours=24)
 SECOND = timedelta(seconds=1)
@@ -23,9 +22,6 @@ HANDLED = {"handled_by_department": "工程部", "handling_result": "已更换�
 REVIEW = {"review_note": "组织工程部、客服部检讨", "measures": "全面排查楼道照明", "responsible_person": "工程部李主管",
           "handling_hours": 72, "reply_to_customer": "已向业主致歉并告知处理安排"}
 SIGNED = {"signed_by": "工程部经理", "record_note": "已填入《客户报修/投诉/求助记录》"}
-FEEDBACK = {"feedback_note": "已反馈", "feedback_channel": "phone"}
-SATISFIED = {"satisfied": "yes", "visit_note": "满意"}
-ARCHIVE = {"archive_note": "归档", "prevention_analysis": "no"}
 
 
 @pytest.fixture
@@ -36,13 +32,7 @@ def walk(walk):
 
 def close(case):
     """The shared closure: feedback, return visit, archive."""
-    due = expect(case, ("Task_Feedback", "handler"))
-    assert due["Task_Feedback"] == WorkingCalendar().add_working_days(case.now, 2).due
-    case.complete("Task_Feedback", FEEDBACK)
-    expect(case, ("Task_ReturnVisit", "intake"))
-    case.complete("Task_ReturnVisit", SATISFIED)
-    expect(case, ("Task_Archive", "office_director"))
-    case.complete("Task_Archive", ARCHIVE)
+    walk_closure(case)
     assert case.ready() == [] and case.finished()
 
 

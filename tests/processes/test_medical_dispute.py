@@ -12,7 +12,7 @@ import pytest
 
 from engine.calendar import WorkingCalendar
 from tests.conftest import SHANGHAI
-from tests.processes.conftest import expect
+from tests.processes.conftest import expect, walk_closure
 
 SECOND = timedelta(seconds=1)
 CALENDAR = WorkingCalendar()
@@ -45,8 +45,6 @@ COURT = {"court_representatives": "医务科李某、王律师", "court_result":
 ADMIN = {"admin_opinion": "科室加强术后告知", "archive_note": "鉴定材料归档"}
 SECURITY = {"security_measures": "保卫科到场制止，保护病历", "police_called": "yes", "evidence_preserved": "yes"}
 FEEDBACK = {"feedback_note": "已告知处理结果", "feedback_channel": "phone"}
-SATISFIED = {"satisfied": "yes", "visit_note": "满意"}
-ARCHIVE = {"archive_note": "归档", "prevention_analysis": "no"}
 
 
 @pytest.fixture
@@ -61,12 +59,7 @@ def rejected(data: dict, key: str) -> dict:
 
 def close_through_feedback_return_visit_and_archive(case, *still_open):
     """The patient accepted: the shared closing steps run, then the case ends."""
-    expect(case, ("Task_Feedback", "handler"), *still_open)
-    case.complete("Task_Feedback", FEEDBACK)
-    expect(case, ("Task_ReturnVisit", "intake"), *still_open)
-    case.complete("Task_ReturnVisit", SATISFIED)
-    expect(case, ("Task_Archive", "office_director"), *still_open)
-    case.complete("Task_Archive", ARCHIVE)
+    walk_closure(case, *still_open)
 
 
 def reach_office(case):

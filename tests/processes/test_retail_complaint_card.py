@@ -15,7 +15,7 @@ from engine.calendar import WorkingCalendar
 from engine.db import transaction
 from engine.plans import spec_cache
 from tests.conftest import SHANGHAI
-from tests.processes.conftest import expect
+from tests.processes.conftest import expect, walk_closure
 from tests.support import PersistedWalk
 
 CALENDAR = WorkingCalendar()
@@ -33,8 +33,6 @@ INVESTIGATION = {"investigation_method": "goods", "scope_confirmed": "yes", "rea
                  "course": "仓库按旧单装箱", "responsible_person": "仓储二组 王某", "conclusion": "投诉成立",
                  "countermeasures": "装箱前复核规格"}
 FEEDBACK = {"feedback_note": "已书面答复客户", "feedback_channel": "phone"}
-SATISFIED = {"satisfied": "yes", "visit_note": "满意"}
-ARCHIVE = {"archive_note": "归档", "prevention_analysis": "no"}
 
 
 @pytest.fixture
@@ -69,12 +67,7 @@ def standing_card(case, route):
 
 def closure(case):
     """Customer service replies, the store's desk visits back, HR archives (complaint_closure)."""
-    expect(case, ("Task_Feedback", "handler"))
-    case.complete("Task_Feedback", FEEDBACK)
-    expect(case, ("Task_ReturnVisit", "intake"))
-    case.complete("Task_ReturnVisit", SATISFIED)
-    expect(case, ("Task_Archive", "office_director"))
-    case.complete("Task_Archive", ARCHIVE)
+    walk_closure(case)
 
 
 def through_investigation(case, penalty_proposed="no"):

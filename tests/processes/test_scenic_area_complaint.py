@@ -13,7 +13,7 @@ import pytest
 
 from engine.calendar import WorkingCalendar
 from tests.conftest import SHANGHAI
-from tests.processes.conftest import expect
+from tests.processes.conftest import ARCHIVE, FEEDBACK, SATISFIED, expect, walk_closure
 
 H24 = timedelta(hours=24)
 SECOND = timedelta(seconds=1)
@@ -27,9 +27,6 @@ RESOLVED_NOW = {**INVESTIGATED, "resolved_now": "yes", "resolution": "当场退�
 SOLUTION = {"solution": "退票并赠送下次游览门票", "staff_action": "售票班组通报批评", "compensation": "门票一张",
             "visitor_agrees": "yes"}
 DISCLOSED = {"disclosure_note": "公示处理结果", "disclosure_channel": "景区公众号"}
-FEEDBACK = {"feedback_note": "已反馈", "feedback_channel": "phone"}
-SATISFIED = {"satisfied": "yes", "visit_note": "满意"}
-ARCHIVE = {"archive_note": "归档", "prevention_analysis": "no"}
 
 
 def working_days(case, n):
@@ -46,13 +43,7 @@ def walk(walk):
 def disclosed_and_closed(case):
     expect(case, ("Task_Disclose", "pr"))
     case.complete("Task_Disclose", DISCLOSED)
-    due = expect(case, ("Task_Feedback", "handler"))
-    assert due["Task_Feedback"] == working_days(case, 2)
-    case.complete("Task_Feedback", FEEDBACK)
-    expect(case, ("Task_ReturnVisit", "intake"))
-    case.complete("Task_ReturnVisit", SATISFIED)
-    expect(case, ("Task_Archive", "office_director"))
-    case.complete("Task_Archive", ARCHIVE)
+    walk_closure(case)
     assert case.ready() == [] and case.finished()
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from engine.calendar import WorkingCalendar
 from tests.conftest import SHANGHAI
-from tests.processes.conftest import expect
+from tests.processes.conftest import expect, walk_closure
 
 H24 = timedelta(hours=24)
 SECOND = timedelta(seconds=1)
@@ -59,9 +59,6 @@ FAILED = {"final_plan": "家长要求退还全部学费并索要精神损失费"
 EXECUTED = {"execution_result": "已更换教师并退款", "responsible_staff": "原任课教师", "staff_penalty": "performance_zero",
             "supervisor_penalty": "management_zero", "loss_borne": 0, "penalty_note": "按公司制度处罚"}
 
-FEEDBACK = {"feedback_note": "已反馈", "feedback_channel": "phone"}
-SATISFIED = {"satisfied": "yes", "visit_note": "满意"}
-ARCHIVE = {"archive_note": "归档", "prevention_analysis": "no"}
 
 
 @pytest.fixture
@@ -73,12 +70,7 @@ def walk(walk):
 
 def closes_with_feedback_visit_and_archive(case):
     """The shared closure (complaint_closure) from its first task to the end of the case."""
-    expect(case, ("Task_Feedback", "handler"))
-    case.complete("Task_Feedback", FEEDBACK)
-    expect(case, ("Task_ReturnVisit", "intake"))
-    case.complete("Task_ReturnVisit", SATISFIED)
-    expect(case, ("Task_Archive", "office_director"))
-    case.complete("Task_Archive", ARCHIVE)
+    walk_closure(case)
     assert case.ready() == [] and case.finished()
 
 

@@ -6,7 +6,6 @@ import json
 import pytest
 
 from engine.roles import ROLES
-from tests.support import username_for
 from tests.webapp.conftest import REGISTRATION, submit, task_ids
 
 WORKING_ROLES = [r for r, role in ROLES.items() if role.works_cases]
