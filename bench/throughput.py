@@ -92,6 +92,7 @@ def main() -> None:
 
     bpmn = CamundaParser()
     bpmn.add_bpmn_file(str(ROOT / "processes" / "general_complaint.bpmn"))
+    bpmn.add_bpmn_file(str(ROOT / "processes" / "complaint_closure.bpmn"))
     bpmn.add_dmn_file(str(ROOT / "processes" / "compensation_approval.dmn"))
     spec, subprocess_specs = bpmn.get_spec("general_complaint"), bpmn.get_subprocess_specs("general_complaint")
     quote_bare_timer_values([spec, *subprocess_specs.values()])

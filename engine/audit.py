@@ -50,11 +50,17 @@ def _event_hash(seq: int, occurred_at: datetime, actor: str, kind: str, case_id:
 
 
 def _lock_head(session: Session) -> AuditChainHead:
+    """The chain head, locked for the rest of this transaction (queried once per transaction)."""
+    transaction = session.get_transaction()
+    cached = session.info.get("audit_head")
+    if cached is not None and cached[0] is transaction:
+        return cached[1]
     head = session.execute(select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()).scalar_one_or_none()
     if head is None:
         head = AuditChainHead(id=1, last_seq=0, last_hash=GENESIS_HASH)
         session.add(head)
         session.flush()
+    session.info["audit_head"] = (transaction, head)
     return head
 
 
