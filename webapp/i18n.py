@@ -103,6 +103,16 @@ def local_time(moment: datetime | None) -> str:
     return moment.astimezone(ZoneInfo(Settings.from_env().timezone)).strftime("%Y-%m-%d %H:%M")
 
 
+def due_time(moment: datetime | None) -> str:
+    """A deadline as people read it: one that ends with a day shows as that day's 24:00, not the next 00:00."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(ZoneInfo(Settings.from_env().timezone))
+    if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
+        return (local - timedelta(days=1)).strftime("%Y-%m-%d") + " 24:00"
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
 def due_phrase(due: datetime | None, now: datetime, calendar: WorkingCalendar) -> str:
     """'in 2 working days', 'in 5 hours', 'overdue by 3 hours': how a person reads a deadline."""
     if due is None:
@@ -140,4 +150,5 @@ def init_app(app) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals.update(task_name=task_name, role_name=role_name, english=english, grade_label=grade_label)
     app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["due_time"] = due_time
     app.jinja_env.filters["role_label"] = role_name

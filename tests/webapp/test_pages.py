@@ -195,3 +195,11 @@ def test_english_form_labels_come_from_the_forms_translation_table(login, regist
     schema = json.loads(_data_attribute(client.get(f"/tasks/{task.id}"), "data-schema"))
     labels = {c["key"]: c["label"] for c in schema["components"] if c.get("key")}
     assert labels["grade"] == "Grade"
+
+
+def test_a_deadline_ending_with_a_day_reads_as_that_days_24_00():
+    from datetime import datetime, timezone
+
+    from webapp.i18n import due_time
+    assert due_time(datetime(2026, 11, 27, 16, 0, tzinfo=timezone.utc)) == "2026-11-27 24:00"
+    assert due_time(datetime(2026, 11, 27, 1, 30, tzinfo=timezone.utc)) == "2026-11-27 09:30"
