@@ -37,6 +37,7 @@ class EventKind:
     DEADLINE_RECOMPUTED = "deadline_recomputed"
     INCIDENT = "incident"
     CALENDAR_LOADED = "calendar_loaded"
+    CASE_MIGRATED = "case_migrated"
     CASE_COMPLETED = "case_completed"
 
 

@@ -310,6 +310,18 @@ def calendar_show(ctx: Context, year, as_json):
     _emit(as_json, {"year": year, "has_data": summary.has_data, "days": rows}, text)
 
 
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--all-versions", is_flag=True, help="Also every earlier version, under FOLDER/versions/PLAN/vN/.")
+@pass_ctx
+@domain_errors
+def export(ctx: Context, folder, all_versions):
+    """Write the deployed plans back to files (processes/, forms/), e.g. to keep them in git."""
+    with transaction(ctx.session_factory(), readonly=True) as session:
+        written = plans.export(session, folder, all_versions)
+    click.echo(f"{len(written)} file(s) written under {folder}")
+
+
 @main.group()
 def token():
     """API tokens for the JSON API."""

@@ -248,3 +248,19 @@ class ApiToken(Base):
     username: Mapped[str] = mapped_column(ForeignKey("users.username", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PlanDraft(Base):
+    """A saved, not deployed, edit of a plan's diagram; each save is a new revision (never overwritten)."""
+
+    __tablename__ = "plan_drafts"
+    __table_args__ = (UniqueConstraint("plan_key", "revision"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_key: Mapped[str] = mapped_column(String(100), index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    # The deployed version the edit started from; drafts of older versions are superseded by a deploy.
+    base_version: Mapped[int] = mapped_column(Integer)
+    saved_by: Mapped[str] = mapped_column(String(80))
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime)

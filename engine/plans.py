@@ -88,6 +88,18 @@ class _Candidate:
 
 def deploy(session: Session, bundle: Bundle, actor: str, now: datetime) -> list[DeployResult]:
     """Validate every plan in the bundle; store changed ones as new versions, or store nothing."""
+    candidates, problems = _validate(session, bundle)
+    if problems:
+        raise DeployRejected(problems)
+    return [_store(session, candidate, actor, now) for candidate in candidates]
+
+
+def check(session: Session, bundle: Bundle) -> list[Problem]:
+    """Every problem a deploy of this bundle would report; stores nothing."""
+    return _validate(session, bundle)[1]
+
+
+def _validate(session: Session, bundle: Bundle) -> tuple[list[_Candidate], list[Problem]]:
     problems = list(bundle.problems)
     if not bundle.bpmn:
         problems.append(Problem("no .bpmn file to deploy"))
@@ -98,9 +110,23 @@ def deploy(session: Session, bundle: Bundle, actor: str, now: datetime) -> list[
         candidate = _check_one(session, filename, xml, bundle, decision_files, process_files, problems)
         if candidate is not None:
             candidates.append(candidate)
-    if problems:
-        raise DeployRejected(problems)
-    return [_store(session, candidate, actor, now) for candidate in candidates]
+    return candidates, problems
+
+
+def bundle_with_deployed_assets(session: Session, plan_key: str, files: dict[str, str]) -> Bundle:
+    """A bundle of edited or uploaded files, completed with the forms and decision tables the plan has now.
+
+    A process owner who changes the diagram in the browser or uploads a .bpmn need not
+    send every form again; files they do send take precedence.
+    """
+    bundle = Bundle({}, {}, {}, [])
+    current = latest_version(session, plan_key)
+    if current is not None:
+        bundle.forms.update(current.forms)
+        bundle.dmn.update(current.assets.get("decisions", {}))
+    for filename, text in files.items():
+        bundle.add(filename, text)
+    return bundle
 
 
 def _decision_index(bundle: Bundle, problems: list[Problem]) -> dict[str, str]:
@@ -274,6 +300,36 @@ def current_version(session: Session, plan_key: str) -> PlanVersion:
     if version is None:
         raise NotFound(f"no plan '{plan_key}' is deployed")
     return version
+
+
+def export(session: Session, folder: Path, all_versions: bool = False) -> list[Path]:
+    """Write each plan's current version as deployable files: processes/*.bpmn, *.dmn and forms/*.form.
+
+    With `all_versions`, earlier versions go to versions/<plan>/v<N>/ in the same layout.
+    """
+    written = []
+
+    def write(path: Path, text: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+
+    def write_version(version: PlanVersion, base: Path) -> None:
+        write(base / "processes" / f"{version.plan_key}.bpmn", version.bpmn_xml)
+        for name, xml in version.assets.get("decisions", {}).items():
+            write(base / "processes" / name, xml)
+        for key, schema in version.forms.items():
+            write(base / "forms" / f"{key}.form", json.dumps(schema, ensure_ascii=False, indent=2) + "\n")
+
+    folder = Path(folder)
+    for key in plan_keys(session):
+        current = current_version(session, key)
+        write_version(current, folder)
+        if all_versions:
+            for version in session.execute(select(PlanVersion).where(
+                    PlanVersion.plan_key == key, PlanVersion.version < current.version)).scalars():
+                write_version(version, folder / "versions" / key / f"v{version.version}")
+    return written
 
 
 def plan_keys(session: Session) -> list[str]:

@@ -270,11 +270,12 @@ def _sync_tasks(session, case, workflow, now, actor, outcome, waiting_timers) ->
                          payload={"task_id": row.id, "role": row.role, "assignee": row.assignee})
     for spiff_id, spiff_task in ready.items():
         due, provisional = _due(spiff_task, waiting_timers)
+        spec = spiff_task.task_spec
         if spiff_id in open_rows:
             row = open_rows[spiff_id]
             row.due_at, row.due_sort, row.due_provisional = due, due or NO_DEADLINE, provisional
+            _refresh_definition(row, spec)
             continue
-        spec = spiff_task.task_spec
         if not isinstance(spec, UserTaskMixin):
             raise CaseEngineError(f"{spec.bpmn_id}: only user tasks may wait for people")
         row = Task(case=case, spiff_task_id=spiff_id, element_id=spec.bpmn_id,
@@ -289,6 +290,14 @@ def _sync_tasks(session, case, workflow, now, actor, outcome, waiting_timers) ->
                      payload={"task_id": row.id, "name": row.name, "role": row.role,
                               "due_at": row.due_at.isoformat() if row.due_at else None,
                               "due_provisional": row.due_provisional})
+
+
+def _refresh_definition(row: Task, spec) -> None:
+    """Keep an open task's element, name, role and form in line with its spec (they change when a case migrates)."""
+    row.element_id, row.name, row.name_en = spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, english_name(spec)
+    row.form_key = getattr(getattr(spec, "form", None), "key", None)
+    if spec.lane and spec.lane != row.role:
+        row.role, row.assignee = spec.lane, None  # a claim by the old role's holder no longer stands
 
 
 def english_name(spec) -> str | None:
