@@ -1,0 +1,211 @@
+"""Process owners: the plans, their versions, editing in the modeler, diffs, uploads and migrations."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from engine import drafts, migration, plans
+from engine.clock import utcnow
+from engine.errors import DeployRejected, NotFound, PlanFlowError
+from engine.models import Case, CaseStatus, PlanVersion
+from engine.plan_diff import diff_bpmn
+from webapp.auth import role_required
+from webapp.db import reading, run
+from webapp.errors import error_body, status_of
+
+bp = Blueprint("plans", __name__, url_prefix="/plans")
+OWNER = "process_owner"
+
+
+def _version(session, plan_key: str, number: int) -> PlanVersion:
+    version = session.execute(select(PlanVersion).where(PlanVersion.plan_key == plan_key,
+                                                        PlanVersion.version == number)).scalar_one_or_none()
+    if version is None:
+        raise NotFound(_("Plan %(plan)s has no version %(num)d.", plan=plan_key, num=number))
+    return version
+
+
+def _running_by_version(session, plan_key: str) -> dict[int, int]:
+    rows = session.execute(select(PlanVersion.version, func.count(Case.id)).join(Case, Case.plan_version_id ==
+                                                                                 PlanVersion.id)
+                           .where(PlanVersion.plan_key == plan_key, Case.status == CaseStatus.RUNNING)
+                           .group_by(PlanVersion.version)).all()
+    return dict(rows)
+
+
+@bp.get("/")
+@role_required(OWNER)
+def index():
+    with reading() as session:
+        rows = []
+        for key in plans.plan_keys(session):
+            current = plans.current_version(session, key)
+            running = _running_by_version(session, key)
+            rows.append({"key": key, "name": current.name, "version": current.version,
+                         "deployed_by": current.deployed_by, "deployed_at": current.deployed_at,
+                         "running": running, "running_total": sum(running.values()),
+                         "draft": drafts.editor_state(session, key).source == "draft"})
+    return render_template("plans/index.html", plans=rows)
+
+
+@bp.get("/<plan_key>")
+@role_required(OWNER)
+def plan(plan_key: str):
+    with reading() as session:
+        current = plans.current_version(session, plan_key)
+        running = _running_by_version(session, plan_key)
+        versions = session.execute(select(PlanVersion).where(PlanVersion.plan_key == plan_key)
+                                   .order_by(PlanVersion.version.desc())).scalars().all()
+        rows = [{"version": v.version, "deployed_by": v.deployed_by, "deployed_at": v.deployed_at,
+                 "running": running.get(v.version, 0), "content_hash": v.content_hash[:12]} for v in versions]
+        previews = migration.preview_migration(session, plan_key, current.version)
+        state = drafts.editor_state(session, plan_key)
+    return render_template("plans/plan.html", key=plan_key, name=current.name, current=current.version,
+                           versions=rows, previews=previews, draft=state.source == "draft")
+
+
+@bp.get("/<plan_key>/edit")
+@role_required(OWNER)
+def edit(plan_key: str):
+    with reading() as session:
+        current = plans.current_version(session, plan_key)
+    return render_template("plans/edit.html", key=plan_key, name=current.name)
+
+
+@bp.get("/<plan_key>/editor.json")
+@role_required(OWNER)
+def editor_json(plan_key: str):
+    with reading() as session:
+        state = drafts.editor_state(session, plan_key)
+    return jsonify({"xml": state.xml, "revision": state.revision, "source": state.source, "version": state.version})
+
+
+def _json_error(error: PlanFlowError, **extra):
+    return jsonify(error_body(error.code, str(error), **extra)), status_of(error)
+
+
+def _editor_body() -> tuple[str, int]:
+    body = request.get_json(silent=True) or {}
+    xml, base = body.get("xml"), body.get("base_revision", 0)
+    if not isinstance(xml, str) or not isinstance(base, int):
+        raise PlanFlowError(_("expected {\"xml\": \"…\", \"base_revision\": n}"))
+    return xml, base
+
+
+@bp.post("/<plan_key>/draft")
+@role_required(OWNER)
+def save_draft(plan_key: str):
+    try:
+        xml, base = _editor_body()
+        revision = run(drafts.save_draft, plan_key, xml, base, current_user.username, utcnow())
+    except drafts.DraftChanged as changed:
+        return _json_error(changed, changes=changed.changes)
+    except PlanFlowError as error:
+        return _json_error(error)
+    return jsonify({"revision": revision})
+
+
+def _problems(error: DeployRejected) -> list[dict]:
+    return [p.as_dict() for p in error.problems]
+
+
+@bp.post("/<plan_key>/deploy")
+@role_required(OWNER)
+def deploy(plan_key: str):
+    try:
+        xml, base = _editor_body()
+        result = run(drafts.deploy_draft, plan_key, xml, base, current_user.username, utcnow())
+    except DeployRejected as rejected:
+        return _json_error(rejected, problems=_problems(rejected))
+    except drafts.DraftChanged as changed:
+        return _json_error(changed, changes=changed.changes)
+    except PlanFlowError as error:
+        return _json_error(error)
+    flash(_("Deployed %(plan)s version %(num)d.", plan=plan_key, num=result.version) if result.created
+          else _("Nothing changed: %(plan)s stays at version %(num)d.", plan=plan_key, num=result.version), "success")
+    return jsonify({"version": result.version, "created": result.created,
+                    "redirect": url_for("plans.plan", plan_key=plan_key)})
+
+
+@bp.post("/<plan_key>/check")
+@role_required(OWNER)
+def check(plan_key: str):
+    body = request.get_json(silent=True) or {}
+    if not isinstance(body.get("xml"), str):
+        return _json_error(PlanFlowError(_("expected {\"xml\": \"…\"}")))
+    with reading() as session:
+        problems = drafts.check_draft(session, plan_key, body["xml"])
+    return jsonify({"problems": [p.as_dict() for p in problems]})
+
+
+@bp.get("/<plan_key>/versions/<int:number>.bpmn")
+@role_required(OWNER)
+def download(plan_key: str, number: int):
+    with reading() as session:
+        xml = _version(session, plan_key, number).bpmn_xml
+    return Response(xml, mimetype="application/xml",
+                    headers={"Content-Disposition": f'attachment; filename="{plan_key}-v{number}.bpmn"'})
+
+
+@bp.get("/<plan_key>/versions/<int:number>.json")
+@role_required(OWNER)
+def version_json(plan_key: str, number: int):
+    with reading() as session:
+        xml = _version(session, plan_key, number).bpmn_xml
+    return jsonify({"xml": xml, "revision": 0, "source": "version", "version": number})
+
+
+@bp.get("/<plan_key>/versions/<int:number>")
+@role_required(OWNER)
+def view(plan_key: str, number: int):
+    compare = request.args.get("compare", type=int)
+    with reading() as session:
+        version = _version(session, plan_key, number)
+        if compare is not None:
+            _version(session, plan_key, compare)
+    return render_template("plans/view.html", key=plan_key, name=version.name, number=number, compare=compare)
+
+
+@bp.get("/<plan_key>/diff.json")
+@role_required(OWNER)
+def diff_json(plan_key: str):
+    old, new = request.args.get("from", type=int), request.args.get("to", type=int)
+    if old is None or new is None:
+        return _json_error(PlanFlowError(_("give the two versions: ?from=1&to=2")))
+    with reading() as session:
+        changes = diff_bpmn(_version(session, plan_key, old).bpmn_xml, _version(session, plan_key, new).bpmn_xml)
+    return jsonify(changes)
+
+
+@bp.post("/upload")
+@role_required(OWNER)
+def upload():
+    """Deploy .bpmn files (with .dmn and .form files if given) from Camunda Modeler or elsewhere."""
+    files = {f.filename: f.read().decode("utf-8", errors="replace") for f in request.files.getlist("files")
+             if f.filename}
+    bpmn = [name for name in files if name.endswith(".bpmn")]
+    if not bpmn:
+        flash(_("Choose at least one .bpmn file."), "error")
+        return redirect(url_for("plans.index"))
+    key = bpmn[0].rsplit("/", 1)[-1][:-len(".bpmn")]
+    try:
+        results = run(lambda s: plans.deploy(s, plans.bundle_with_deployed_assets(s, key, files),
+                                             current_user.username, utcnow()))
+    except DeployRejected as rejected:
+        return render_template("plans/rejected.html", problems=rejected.problems), 422
+    for result in results:
+        flash(_("%(plan)s: version %(num)d", plan=result.plan_key, num=result.version), "success")
+    return redirect(url_for("plans.plan", plan_key=results[0].plan_key))
+
+
+@bp.post("/<plan_key>/migrate/<number>")
+@role_required(OWNER)
+def migrate(plan_key: str, number: str):
+    with reading() as session:
+        target = plans.current_version(session, plan_key).version
+    preview = run(migration.migrate_case, number, target, current_user.username, utcnow())
+    flash(_("Case %(case)s moved from version %(old)d to %(new)d.", case=number, old=preview.from_version,
+            new=preview.to_version), "success")
+    return redirect(url_for("plans.plan", plan_key=plan_key))
