@@ -76,3 +76,12 @@ def test_audit_verify_names_the_tampered_event(planflow):
         session.execute(update(AuditEvent).where(AuditEvent.seq == 1).values(actor="mallory"))
     code, out, _ = planflow("audit", "verify")
     assert code == 1 and "broken at event 1" in out
+
+
+def test_export_writes_the_deployed_plans_as_files(planflow, tmp_path):
+    planflow("init")
+    planflow("deploy", *map(str, PLAN_PATHS))
+    code, out, _ = planflow("export", str(tmp_path / "exported"))
+    assert code == 0 and "file(s) written" in out
+    assert (tmp_path / "exported/processes/general_complaint.bpmn").exists()
+    assert (tmp_path / "exported/forms/gc_register.form").exists()
