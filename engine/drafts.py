@@ -109,3 +109,25 @@ def deploy_draft(session: Session, plan_key: str, xml: str, base_revision: int, 
     [result] = [r for r in plans.deploy(session, bundle, actor, now) if r.plan_key == plan_key]
     _append(session, plan_key, xml, base, result.version, actor, now)
     return result
+
+
+def deploy_asset(session: Session, plan_key: str, filename: str, text: str, actor: str,
+                 now: datetime) -> plans.DeployResult:
+    """Deploy a plan again with one form (`KEY.form`) or decision table (`NAME.dmn`) replaced.
+
+    Forms and decision tables belong to a plan version: the change reaches new cases of
+    this plan; running cases keep the forms they started with.
+    """
+    current = plans.current_version(session, plan_key)
+    if filename.endswith(".form"):
+        if filename[:-len(".form")] not in current.forms:
+            raise PlanFlowError(f"plan '{plan_key}' has no form '{filename[:-len('.form')]}'")
+    elif filename.endswith(".dmn"):
+        if filename not in current.assets.get("decisions", {}):
+            raise PlanFlowError(f"plan '{plan_key}' has no decision table '{filename}'")
+    else:
+        raise PlanFlowError("only a .form or a .dmn file can be edited here")
+    bundle = plans.bundle_with_deployed_assets(session, plan_key, {f"{plan_key}.bpmn": current.bpmn_xml,
+                                                                   filename: text})
+    [result] = [r for r in plans.deploy(session, bundle, actor, now) if r.plan_key == plan_key]
+    return result

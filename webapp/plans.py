@@ -1,6 +1,8 @@
 """Process owners: the plans, their versions, editing in the modeler, diffs, uploads and migrations."""
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -62,8 +64,11 @@ def plan(plan_key: str):
                  "running": running.get(v.version, 0), "content_hash": v.content_hash[:12]} for v in versions]
         previews = migration.preview_migration(session, plan_key, current.version)
         state = drafts.editor_state(session, plan_key)
+        forms = sorted(current.forms)
+        decisions = sorted(name[:-len(".dmn")] for name in current.assets.get("decisions", {}))
     return render_template("plans/plan.html", key=plan_key, name=current.name, current=current.version,
-                           versions=rows, previews=previews, draft=state.source == "draft")
+                           versions=rows, previews=previews, draft=state.source == "draft", forms=forms,
+                           decisions=decisions)
 
 
 @bp.get("/<plan_key>/edit")
@@ -209,3 +214,76 @@ def migrate(plan_key: str, number: str):
     flash(_("Case %(case)s moved from version %(old)d to %(new)d.", case=number, old=preview.from_version,
             new=preview.to_version), "success")
     return redirect(url_for("plans.plan", plan_key=plan_key))
+
+
+def _deploy_asset(plan_key: str, filename: str, text: str):
+    try:
+        result = run(drafts.deploy_asset, plan_key, filename, text, current_user.username, utcnow())
+    except DeployRejected as rejected:
+        return _json_error(rejected, problems=_problems(rejected))
+    except PlanFlowError as error:
+        return _json_error(error)
+    flash(_("Deployed %(plan)s version %(num)d.", plan=plan_key, num=result.version) if result.created
+          else _("Nothing changed: %(plan)s stays at version %(num)d.", plan=plan_key, num=result.version), "success")
+    return jsonify({"version": result.version, "created": result.created,
+                    "redirect": url_for("plans.plan", plan_key=plan_key)})
+
+
+@bp.get("/<plan_key>/forms/<form_key>.json")
+@role_required(OWNER)
+def form_json(plan_key: str, form_key: str):
+    with reading() as session:
+        forms = plans.current_version(session, plan_key).forms
+    if form_key not in forms:
+        raise NotFound(_("Plan %(plan)s has no form %(form)s.", plan=plan_key, form=form_key))
+    return jsonify(forms[form_key])
+
+
+@bp.get("/<plan_key>/forms/<form_key>/edit")
+@role_required(OWNER)
+def edit_form(plan_key: str, form_key: str):
+    with reading() as session:
+        current = plans.current_version(session, plan_key)
+        known = form_key in current.forms
+    if not known:
+        raise NotFound(_("Plan %(plan)s has no form %(form)s.", plan=plan_key, form=form_key))
+    return render_template("plans/edit_form.html", key=plan_key, name=current.name, form_key=form_key)
+
+
+@bp.post("/<plan_key>/forms/<form_key>")
+@role_required(OWNER)
+def deploy_form(plan_key: str, form_key: str):
+    body = request.get_json(silent=True) or {}
+    if not isinstance(body.get("schema"), dict):
+        return _json_error(PlanFlowError(_("expected {\"schema\": {…}}")))
+    return _deploy_asset(plan_key, f"{form_key}.form", json.dumps(body["schema"], ensure_ascii=False))
+
+
+@bp.get("/<plan_key>/decisions/<name>.dmn")
+@role_required(OWNER)
+def decision_xml(plan_key: str, name: str):
+    with reading() as session:
+        decisions = plans.current_version(session, plan_key).assets.get("decisions", {})
+    if f"{name}.dmn" not in decisions:
+        raise NotFound(_("Plan %(plan)s has no decision table %(name)s.", plan=plan_key, name=name))
+    return Response(decisions[f"{name}.dmn"], mimetype="application/xml")
+
+
+@bp.get("/<plan_key>/decisions/<name>/edit")
+@role_required(OWNER)
+def edit_decision(plan_key: str, name: str):
+    with reading() as session:
+        current = plans.current_version(session, plan_key)
+        known = f"{name}.dmn" in current.assets.get("decisions", {})
+    if not known:
+        raise NotFound(_("Plan %(plan)s has no decision table %(name)s.", plan=plan_key, name=name))
+    return render_template("plans/edit_decision.html", key=plan_key, name=current.name, decision=name)
+
+
+@bp.post("/<plan_key>/decisions/<name>")
+@role_required(OWNER)
+def deploy_decision(plan_key: str, name: str):
+    body = request.get_json(silent=True) or {}
+    if not isinstance(body.get("xml"), str):
+        return _json_error(PlanFlowError(_("expected {\"xml\": \"…\"}")))
+    return _deploy_asset(plan_key, f"{name}.dmn", body["xml"])

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from engine import cases, drafts, migration, plans
-from engine.errors import Conflict, DeployRejected, PlanFlowError
+from engine.errors import Conflict, DeployRejected, FormInvalid, PlanFlowError
 from engine.models import AuditEvent, PlanVersion
 from tests.samples import one_task_plan, write_plan
 from tests.support import Desk
@@ -129,3 +129,29 @@ def test_a_step_whose_id_changed_in_place_is_followed_by_the_moved_case(mini):
             mini.now)
     mini.do(migration.migrate_case, number, 2, "process_owner1", mini.now)
     assert [t.element_id for t in mini.open_tasks(number)] == ["Task_Check"]
+
+
+def test_editing_a_form_deploys_a_new_version_and_running_cases_keep_the_old_form(mini):
+    import json
+    old_case = mini.start("mini", {}, "handler1")
+    stricter = {"components": [{"key": "note", "type": "textfield", "label": "Note", "validate": {"required": True}},
+                               {"key": "reason", "type": "textfield", "label": "Reason",
+                                "validate": {"required": True}}]}
+    result = mini.do(drafts.deploy_asset, "mini", "mini_note.form", json.dumps(stricter), "process_owner1", mini.now)
+    assert (result.version, result.created) == (2, True)
+    assert mini.complete(old_case, "Task_Verify", {"note": "ok"}).case_completed
+    new_case = mini.start("mini", {}, "handler1")
+    with pytest.raises(FormInvalid):
+        mini.complete(new_case, "Task_Verify", {"note": "ok"})
+
+
+@pytest.mark.parametrize("filename, text, message", [
+    ("nope.form", "{}", "has no form 'nope'"),
+    ("mini_note.form", "{not json", "not valid JSON"),
+    ("mini_note.form", '{"components": [{"type": "select", "key": "x"}]}', "has no options"),
+    ("table.xlsx", "", "only a .form or a .dmn"),
+])
+def test_a_broken_or_unknown_form_is_refused(mini, filename, text, message):
+    with pytest.raises((PlanFlowError, DeployRejected), match=message):
+        mini.do(drafts.deploy_asset, "mini", filename, text, "process_owner1", mini.now)
+    assert versions(mini) == [1]

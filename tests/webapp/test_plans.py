@@ -109,3 +109,29 @@ def test_a_running_case_is_previewed_and_moved_to_the_new_version(login, web_des
     moved = client.post(f"/plans/{GC}/migrate/{registered}")
     assert moved.status_code == 302
     assert web_desk.task(registered, "Task_FirstContact").name == "首次联系、分级"
+
+
+def test_a_form_is_edited_and_deployed_from_the_browser(login, web_desk):
+    client = login("process_owner")
+    assert "gc_answer.form" in client.get(f"/plans/{GC}").get_data(as_text=True)
+    assert client.get(f"/plans/{GC}/forms/gc_answer/edit").status_code == 200
+    schema = client.get(f"/plans/{GC}/forms/gc_answer.json").get_json()
+    schema["components"][0]["label"] = "核实结果（已修改）"
+    response = client.post(f"/plans/{GC}/forms/gc_answer", json={"schema": schema})
+    assert response.status_code == 200 and response.get_json()["version"] == 2
+    broken = {"components": [{"type": "select", "key": "x", "label": "x"}]}
+    refused = client.post(f"/plans/{GC}/forms/gc_answer", json={"schema": broken})
+    assert refused.status_code == 422 and refused.get_json()["error"]["problems"]
+    assert client.get(f"/plans/{GC}/forms/nope/edit").status_code == 404
+
+
+def test_a_decision_table_is_edited_and_deployed_from_the_browser(login, web_desk):
+    client = login("process_owner")
+    assert client.get(f"/plans/{GC}/decisions/compensation_approval/edit").status_code == 200
+    xml = client.get(f"/plans/{GC}/decisions/compensation_approval.dmn").get_data(as_text=True)
+    raised = xml.replace("&lt;= 1000", "&lt;= 2000", 1)
+    assert raised != xml
+    response = client.post(f"/plans/{GC}/decisions/compensation_approval", json={"xml": raised})
+    assert response.status_code == 200 and response.get_json()["version"] == 2
+    assert client.post(f"/plans/{GC}/decisions/compensation_approval",
+                       json={"xml": "<dmn"}).status_code == 422
