@@ -15,11 +15,17 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 # Front-end packages come from the npm registry (package-lock.json) and are served locally: no CDN.
-$(DIST)/.built: $(FRONTEND)/package.json $(FRONTEND)/package-lock.json
+$(DIST)/.built: $(FRONTEND)/package.json $(FRONTEND)/package-lock.json $(wildcard $(FRONTEND)/src/*.js) \
+		$(FRONTEND)/build.mjs $(FRONTEND)/.bpmnlintrc
 	cd $(FRONTEND) && npm ci --no-audit --no-fund --loglevel=error
-	mkdir -p $(DIST)
+	mkdir -p $(DIST)/dmn-js
 	cp $(FRONTEND)/node_modules/@bpmn-io/form-js/dist/form-viewer.umd.js $(DIST)/
+	cp $(FRONTEND)/node_modules/@bpmn-io/form-js/dist/form-editor.umd.js $(DIST)/
 	cp $(FRONTEND)/node_modules/@bpmn-io/form-js/dist/assets/form-js.css $(DIST)/
+	cp $(FRONTEND)/node_modules/@bpmn-io/form-js/dist/assets/form-js-editor.css $(DIST)/
+	cp $(FRONTEND)/node_modules/dmn-js/dist/dmn-modeler.production.min.js $(DIST)/dmn-modeler.js
+	cp -r $(FRONTEND)/node_modules/dmn-js/dist/assets/. $(DIST)/dmn-js/
+	cd $(FRONTEND) && node build.mjs
 	touch $@
 
 assets: $(DIST)/.built
