@@ -71,12 +71,30 @@ def plan(plan_key: str):
                            decisions=decisions)
 
 
+def modeler_messages() -> dict[str, str]:
+    """The modeler's interface text in the user's language ({name} placeholders are filled in the browser)."""
+    return {
+        "loading": _("Loading…"), "load_failed": _("Could not load the plan: {message}"),
+        "editing_draft": _("Editing the draft (revision {revision})."),
+        "editing_version": _("Editing a copy of the deployed version; saving starts a draft."),
+        "unsaved": _("Unsaved changes."), "saving": _("Saving the draft…"),
+        "saved": _("Draft saved (revision {revision})."), "deploying": _("Deploying…"),
+        "deployed": _("Deployed as version {version}."), "deploy_rejected": _("Deploy refused: {count} problem(s)."),
+        "request_failed": _("Request failed (HTTP {status})."), "network_failed": _("The server could not be reached."),
+        "problems": _("Problems"), "no_problems": _("No problems found."),
+        "conflict": _("Changed by someone else since you opened it"),
+        "reload": _("Load the latest draft (discards your changes)"),
+        "added": _("added"), "removed": _("removed"), "changed": _("changed"), "source_deploy": _("deploy"),
+        "source_server": _("server"),
+    }
+
+
 @bp.get("/<plan_key>/edit")
 @role_required(OWNER)
 def edit(plan_key: str):
     with reading() as session:
         current = plans.current_version(session, plan_key)
-    return render_template("plans/edit.html", key=plan_key, name=current.name)
+    return render_template("plans/edit.html", key=plan_key, name=current.name, messages=modeler_messages())
 
 
 @bp.get("/<plan_key>/editor.json")
