@@ -247,25 +247,37 @@ def _deploy_asset(plan_key: str, filename: str, text: str):
                     "redirect": url_for("plans.plan", plan_key=plan_key)})
 
 
+def _current_form(plan_key: str, form_key: str) -> tuple[str, dict]:
+    """The plan's name and the current version's form, or 404."""
+    with reading() as session:
+        current = plans.current_version(session, plan_key)
+        name, schema = current.name, current.forms.get(form_key)
+    if schema is None:
+        raise NotFound(_("Plan %(plan)s has no form %(form)s.", plan=plan_key, form=form_key))
+    return name, schema
+
+
+def _current_decision(plan_key: str, decision: str) -> tuple[str, str]:
+    """The plan's name and the current version's decision table (DMN XML), or 404."""
+    with reading() as session:
+        current = plans.current_version(session, plan_key)
+        name, xml = current.name, current.assets.get("decisions", {}).get(f"{decision}.dmn")
+    if xml is None:
+        raise NotFound(_("Plan %(plan)s has no decision table %(name)s.", plan=plan_key, name=decision))
+    return name, xml
+
+
 @bp.get("/<plan_key>/forms/<form_key>.json")
 @role_required(OWNER)
 def form_json(plan_key: str, form_key: str):
-    with reading() as session:
-        forms = plans.current_version(session, plan_key).forms
-    if form_key not in forms:
-        raise NotFound(_("Plan %(plan)s has no form %(form)s.", plan=plan_key, form=form_key))
-    return jsonify(forms[form_key])
+    return jsonify(_current_form(plan_key, form_key)[1])
 
 
 @bp.get("/<plan_key>/forms/<form_key>/edit")
 @role_required(OWNER)
 def edit_form(plan_key: str, form_key: str):
-    with reading() as session:
-        current = plans.current_version(session, plan_key)
-        known = form_key in current.forms
-    if not known:
-        raise NotFound(_("Plan %(plan)s has no form %(form)s.", plan=plan_key, form=form_key))
-    return render_template("plans/edit_form.html", key=plan_key, name=current.name, form_key=form_key)
+    name, _schema = _current_form(plan_key, form_key)
+    return render_template("plans/edit_form.html", key=plan_key, name=name, form_key=form_key)
 
 
 @bp.post("/<plan_key>/forms/<form_key>")
@@ -280,22 +292,14 @@ def deploy_form(plan_key: str, form_key: str):
 @bp.get("/<plan_key>/decisions/<name>.dmn")
 @role_required(OWNER)
 def decision_xml(plan_key: str, name: str):
-    with reading() as session:
-        decisions = plans.current_version(session, plan_key).assets.get("decisions", {})
-    if f"{name}.dmn" not in decisions:
-        raise NotFound(_("Plan %(plan)s has no decision table %(name)s.", plan=plan_key, name=name))
-    return Response(decisions[f"{name}.dmn"], mimetype="application/xml")
+    return Response(_current_decision(plan_key, name)[1], mimetype="application/xml")
 
 
 @bp.get("/<plan_key>/decisions/<name>/edit")
 @role_required(OWNER)
 def edit_decision(plan_key: str, name: str):
-    with reading() as session:
-        current = plans.current_version(session, plan_key)
-        known = f"{name}.dmn" in current.assets.get("decisions", {})
-    if not known:
-        raise NotFound(_("Plan %(plan)s has no decision table %(name)s.", plan=plan_key, name=name))
-    return render_template("plans/edit_decision.html", key=plan_key, name=current.name, decision=name)
+    plan_name, _xml = _current_decision(plan_key, name)
+    return render_template("plans/edit_decision.html", key=plan_key, name=plan_name, decision=name)
 
 
 @bp.post("/<plan_key>/decisions/<name>")

@@ -36,6 +36,19 @@ def expect(case, *tasks):
     return {element: due for element, _, due in ready}
 
 
+CALENDAR = WorkingCalendar()
+
+
+def working_days(case, n):
+    """Where n working days from the case's "now" end, on the calendar the engine uses."""
+    return CALENDAR.add_working_days(case.now, n).due
+
+
+def calendar_days(case, n):
+    """Where n calendar days from the case's "now" end (a last day off moves to the next working day)."""
+    return CALENDAR.add_calendar_days(case.now, n).due
+
+
 # The shared closing steps (complaint_closure), as most plans' tests walk them.
 FEEDBACK = {"feedback_note": "已反馈", "feedback_channel": "phone"}
 SATISFIED = {"satisfied": "yes", "visit_note": "满意"}
@@ -45,7 +58,7 @@ ARCHIVE = {"archive_note": "归档", "prevention_analysis": "no"}
 def walk_closure(case, *also_open) -> None:
     """Feedback (due in 2 working days), a satisfied return visit, archive — while `also_open` stay open."""
     due = expect(case, ("Task_Feedback", "handler"), *also_open)
-    assert due["Task_Feedback"] == WorkingCalendar().add_working_days(case.now, 2).due
+    assert due["Task_Feedback"] == working_days(case, 2)
     case.complete("Task_Feedback", FEEDBACK)
     expect(case, ("Task_ReturnVisit", "intake"), *also_open)
     case.complete("Task_ReturnVisit", SATISFIED)

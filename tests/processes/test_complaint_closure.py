@@ -14,7 +14,7 @@ import pytest
 
 from engine.calendar import WorkingCalendar
 from tests.conftest import SHANGHAI
-from tests.processes.conftest import expect
+from tests.processes.conftest import expect, working_days
 
 CALENDAR = WorkingCalendar()
 SECOND = timedelta(seconds=1)
@@ -28,9 +28,6 @@ RENEGOTIATION = {"renegotiation_note": "再次沟通，补充说明处理依据"
 ARCHIVE = {"archive_note": "归档", "prevention_analysis": "no"}
 
 
-def working_days(case, n):
-    """Where n working days from the case's "now" end, on the calendar the engine uses."""
-    return CALENDAR.add_working_days(case.now, n).due
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 
 from engine.calendar import WorkingCalendar
 from tests.conftest import SHANGHAI
-from tests.processes.conftest import expect
+from tests.processes.conftest import expect, working_days
 from tests.support import ROOT, Desk
 
 H24 = timedelta(hours=24)
@@ -21,9 +21,6 @@ SECOND = timedelta(seconds=1)
 CALENDAR = WorkingCalendar()
 
 
-def working_days(case, n):
-    """Where n working days from the case's "now" end, on the calendar the engine uses."""
-    return CALENDAR.add_working_days(case.now, n).due
 
 
 REGISTRATION = {"complainant": "李先生", "contact": "13900000000", "channel": "phone", "category": "product_quality",

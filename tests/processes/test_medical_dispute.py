@@ -12,15 +12,12 @@ import pytest
 
 from engine.calendar import WorkingCalendar
 from tests.conftest import SHANGHAI
-from tests.processes.conftest import expect, walk_closure
+from tests.processes.conftest import expect, walk_closure, working_days
 
 SECOND = timedelta(seconds=1)
 CALENDAR = WorkingCalendar()
 
 
-def working_days(case, n):
-    """Where n working days from the case's "now" end, on the calendar the engine uses."""
-    return CALENDAR.add_working_days(case.now, n).due
 
 
 def calendar_days(case, n):

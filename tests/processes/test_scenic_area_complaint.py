@@ -13,7 +13,7 @@ import pytest
 
 from engine.calendar import WorkingCalendar
 from tests.conftest import SHANGHAI
-from tests.processes.conftest import ARCHIVE, FEEDBACK, SATISFIED, expect, walk_closure
+from tests.processes.conftest import ARCHIVE, FEEDBACK, SATISFIED, expect, walk_closure, working_days
 
 H24 = timedelta(hours=24)
 SECOND = timedelta(seconds=1)
@@ -29,9 +29,6 @@ SOLUTION = {"solution": "退票并赠送下次游览门票", "staff_action": "�
 DISCLOSED = {"disclosure_note": "公示处理结果", "disclosure_channel": "景区公众号"}
 
 
-def working_days(case, n):
-    """Where n working days from the case's "now" end, on the calendar the engine uses."""
-    return CALENDAR.add_working_days(case.now, n).due
 
 
 @pytest.fixture

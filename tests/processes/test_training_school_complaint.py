@@ -13,21 +13,15 @@ import pytest
 
 from engine.calendar import WorkingCalendar
 from tests.conftest import SHANGHAI
-from tests.processes.conftest import expect, walk_closure
+from tests.processes.conftest import calendar_days, expect, walk_closure, working_days
 
 H24 = timedelta(hours=24)
 SECOND = timedelta(seconds=1)
 CALENDAR = WorkingCalendar()
 
 
-def working_days(case, n):
-    """Where n working days from the case's "now" end, on the calendar the engine uses."""
-    return CALENDAR.add_working_days(case.now, n).due
 
 
-def calendar_days(case, n):
-    """Where n calendar days from the case's "now" end (a last day that is off moves to the next working day)."""
-    return CALENDAR.add_calendar_days(case.now, n).due
 
 
 def registration(received_at, complaint_type):
