@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from engine import audit
 from engine.calendar import WorkingCalendar
-from engine.models import AuditEvent, Case, CaseStatus, PlanVersion, Task, TaskStatus
+from engine.models import AuditEvent, Case, CaseStatus, PlanVersion, Task, TaskStatus, Timer, TimerStatus
 from engine.privacy import mask_contact, mask_name
 
 
@@ -240,3 +240,81 @@ def evidence_pack(session: Session, case: Case, now: datetime, calendar: Working
         "plan_version": {"plan": version.plan_key, "version": version.version,
                          "content_hash": version.content_hash, "bpmn_xml": version.bpmn_xml},
     }
+
+
+@dataclass
+class TimelineEntry:
+    seq: int
+    occurred_at: datetime
+    actor: str
+    kind: str
+    element_id: str | None
+    changes: list[tuple[str, object, object]]  # (field, before, after)
+    note: str = ""
+
+
+def timeline(session: Session, case_id: int) -> list[TimelineEntry]:
+    """Every audit event of the case; submitted data shown as what changed, not as a dump."""
+    known: dict = {}
+    entries = []
+    for event in session.execute(select(AuditEvent).where(AuditEvent.case_id == case_id)
+                                 .order_by(AuditEvent.seq)).scalars():
+        data = event.payload.get("data") if isinstance(event.payload, dict) else None
+        changes = []
+        if isinstance(data, dict):
+            changes = [(key, known.get(key), value) for key, value in data.items() if known.get(key) != value]
+            known.update(data)
+        note = ""
+        if event.kind in (audit.EventKind.ESCALATED, audit.EventKind.TIMER_FIRED):
+            note = str(event.payload.get("missed_task") or event.payload.get("attached_to") or "")
+        elif event.kind in (audit.EventKind.INCIDENT, audit.EventKind.TIMER_FAILED):
+            note = str(event.payload.get("error", ""))
+        entries.append(TimelineEntry(event.seq, event.occurred_at, event.actor, event.kind, event.element_id,
+                                     changes, note))
+    return entries
+
+
+def case_path(session: Session, case: Case) -> dict[str, list[str]]:
+    """Elements to mark on the case's diagram: done, active (open tasks, waiting timers), fired timers, escalated."""
+    from SpiffWorkflow.util.task import TaskState
+
+    from engine import runtime
+    from engine.plans import spec_cache
+
+    workflow = runtime.load(case, spec_cache.get(case.plan_version))
+    done = {t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED)
+            if getattr(t.task_spec, "bpmn_id", None)}
+    tasks = session.execute(select(Task).where(Task.case_id == case.id)).scalars().all()
+    timers = session.execute(select(Timer).where(Timer.case_id == case.id)).scalars().all()
+    active = {t.element_id for t in tasks if t.status == TaskStatus.OPEN}
+    active |= {t.element_id for t in timers if t.status == TimerStatus.WAITING}
+    fired = {t.element_id for t in timers if t.status == TimerStatus.FIRED}
+    escalated = {t.element_id for t in tasks if t.status == TaskStatus.CANCELLED}
+    return {"pf-done": sorted(done - active - fired - escalated), "pf-active": sorted(active),
+            "pf-fired": sorted(fired), "pf-escalated": sorted(escalated)}
+
+
+@dataclass
+class ElementLoad:
+    element_id: str
+    cases: int
+    median_hours: float | None
+
+
+def heatmap(session: Session, plan_version_id: int) -> list[ElementLoad]:
+    """Per element of one plan version: how many cases passed it (user tasks done, timers fired), and the
+    median hours a user task stayed open."""
+    passed: dict[str, set[int]] = {}
+    hours: dict[str, list[float]] = {}
+    rows = session.execute(select(Task).join(Case, Case.id == Task.case_id).where(
+        Case.plan_version_id == plan_version_id, Task.status == TaskStatus.COMPLETED)).scalars()
+    for task in rows:
+        passed.setdefault(task.element_id, set()).add(task.case_id)
+        hours.setdefault(task.element_id, []).append((task.completed_at - task.created_at).total_seconds() / 3600)
+    fired = session.execute(select(Timer).join(Case, Case.id == Timer.case_id).where(
+        Case.plan_version_id == plan_version_id, Timer.status == TimerStatus.FIRED)).scalars()
+    for timer in fired:
+        passed.setdefault(timer.element_id, set()).add(timer.case_id)
+    return [ElementLoad(element, len(case_ids),
+                        round(statistics.median(hours[element]), 1) if element in hours else None)
+            for element, case_ids in sorted(passed.items())]

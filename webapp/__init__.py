@@ -46,7 +46,7 @@ def create_app(test_config: dict | None = None, session_factory=None) -> Flask:
         session_factory = make_session_factory(make_engine(Settings.from_env().database_url))
     app.extensions["planflow_sessions"] = session_factory
 
-    from webapp import api, auth, cases, errors, i18n, inbox, plans
+    from webapp import api, auth, cases, errors, i18n, inbox, plans, review
 
     csrf.init_app(app)
     auth.init_app(app)
@@ -57,5 +57,6 @@ def create_app(test_config: dict | None = None, session_factory=None) -> Flask:
     app.register_blueprint(cases.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(plans.bp)
+    app.register_blueprint(review.bp)
     csrf.exempt(api.bp)  # the API authenticates every request with a bearer token, not a cookie
     return app

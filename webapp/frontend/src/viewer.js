@@ -24,7 +24,32 @@ export async function view(root) {
     const diff = await getJSON(root.dataset.diffUrl);
     if (diff.ok && diff.body) showDiff(viewer, diff.body);
   }
+  if (root.dataset.markersUrl) {
+    const marks = await getJSON(root.dataset.markersUrl);
+    if (marks.ok && marks.body) showMarkers(viewer, marks.body);
+  }
+  root.dataset.ready = 'true';
   return viewer;
+}
+
+/**
+ * Marks elements by class ({"markers": {"pf-done": [ids], …}}) and pins short texts on them
+ * ({"badges": {id: "text"}}): the path a case took, or how many cases passed an element.
+ */
+function showMarkers(viewer, body) {
+  const registry = viewer.get('elementRegistry');
+  for (const [marker, ids] of Object.entries(body.markers || {})) {
+    markOnly(viewer, marker, ids.filter((id) => registry.get(id)));
+  }
+  const overlays = viewer.get('overlays');
+  for (const [id, text] of Object.entries(body.badges || {})) {
+    if (!registry.get(id)) continue;
+    const badge = document.createElement('div');
+    badge.className = 'pf-badge';
+    badge.dataset.elementId = id;
+    badge.textContent = text;
+    overlays.add(id, { position: { top: -14, right: 14 }, html: badge });
+  }
 }
 
 function showDiff(viewer, diff) {

@@ -1,0 +1,225 @@
+"""Compliance: every case with its path, timeline, deadlines and audit chain; heatmaps; monthly figures.
+
+Read-only by construction: every route is a GET, and the compliance role holds no lane, so
+the engine refuses it any claim, completion or deploy.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date, datetime
+
+from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from engine import audit, calendar_store, cases, plans, review, users
+from engine.clock import utcnow
+from engine.errors import NotFound
+from engine.models import PlanVersion
+from engine.privacy import mask_contact, mask_name, may_see_contact
+from webapp.auth import role_required
+from webapp.db import reading
+
+bp = Blueprint("review", __name__, url_prefix="/review")
+COMPLIANCE = "compliance"
+
+
+def _date(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args[name]) if request.args.get(name) else None
+    except ValueError:
+        return None
+
+
+def _filters() -> review.CaseFilter:
+    version = request.args.get("version", type=int)
+    return review.CaseFilter(
+        plan=request.args.get("plan") or None, version=version, status=request.args.get("status") or None,
+        grade=request.args.get("grade") or None, category=request.args.get("category") or None,
+        started_from=_date("from"), started_to=_date("to"), overdue=request.args.get("overdue") == "1",
+        escalated=request.args.get("escalated") == "1", handler=request.args.get("handler") or None,
+        complainant=request.args.get("complainant") or None, sort=request.args.get("sort", "started_at"),
+        descending=request.args.get("order", "desc") != "asc")
+
+
+def _masked(key: str, value):
+    """Identity fields as a role that does not work with complainants may see them."""
+    if key == "complainant":
+        return mask_name(value) if isinstance(value, str) else value
+    if key == "contact":
+        return mask_contact(value) if isinstance(value, str) else value
+    return value
+
+
+def _see_contact() -> bool:
+    with reading() as session:
+        return may_see_contact(users.get_user(session, current_user.username))
+
+
+@bp.get("/")
+@role_required(COMPLIANCE)
+def index():
+    return redirect(url_for("review.case_list"))
+
+
+@bp.get("/cases")
+@role_required(COMPLIANCE)
+def case_list():
+    filters, now = _filters(), utcnow()
+    visible = _see_contact()
+    with reading() as session:
+        calendar = calendar_store.current(session)
+        found = review.find_cases(session, filters, now, calendar)
+        rows = [{"number": c.number, "plan": c.plan_version.plan_key, "version": c.plan_version.version,
+                 "status": c.status.value, "grade": c.grade, "category": c.category,
+                 "complainant": c.complainant if visible else mask_name(c.complainant),
+                 "started_at": c.started_at, "completed_at": c.completed_at, "incident": c.incident}
+                for c in found]
+        plan_keys = plans.plan_keys(session)
+    return render_template("review/cases.html", rows=rows, filters=filters, plans=plan_keys,
+                           args=request.args.to_dict())
+
+
+@bp.get("/cases.csv")
+@role_required(COMPLIANCE)
+def case_csv():
+    visible = _see_contact()
+    with reading() as session:
+        found = review.find_cases(session, _filters(), utcnow(), calendar_store.current(session), limit=100_000)
+        body = review.cases_csv(found, visible)
+    return Response(body, mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="planflow-cases.csv"'})
+
+
+@bp.get("/cases/<number>")
+@role_required(COMPLIANCE)
+def case(number: str):
+    now, visible = utcnow(), _see_contact()
+    with reading() as session:
+        found = cases.get_case(session, number)
+        calendar = calendar_store.current(session)
+        chain = audit.verify_chain(session, found.id)
+        info = {"number": found.number, "plan": found.plan_version.plan_key, "name": found.plan_version.name,
+                "version": found.plan_version.version, "status": found.status.value, "grade": found.grade,
+                "started_at": found.started_at, "started_by": found.started_by,
+                "completed_at": found.completed_at, "incident": found.incident,
+                "complainant": found.complainant if visible else mask_name(found.complainant),
+                "contact": found.contact if visible else mask_contact(found.contact)}
+        deadlines = review.deadline_outcomes(session, found.id, now, calendar)
+        events = review.timeline(session, found.id)
+    if not visible:
+        for event in events:
+            event.changes = [(key, _masked(key, before), _masked(key, after)) for key, before, after in event.changes]
+    return render_template("review/case.html", case=info, deadlines=deadlines, events=events, chain=chain)
+
+
+@bp.get("/cases/<number>/plan.json")
+@role_required(COMPLIANCE)
+def case_plan(number: str):
+    with reading() as session:
+        xml = cases.get_case(session, number).plan_version.bpmn_xml
+    return jsonify({"xml": xml})
+
+
+@bp.get("/cases/<number>/path.json")
+@role_required(COMPLIANCE)
+def case_path(number: str):
+    with reading() as session:
+        return jsonify({"markers": review.case_path(session, cases.get_case(session, number))})
+
+
+def _pack(number: str) -> dict:
+    with reading() as session:
+        return review.evidence_pack(session, cases.get_case(session, number), utcnow(),
+                                    calendar_store.current(session))
+
+
+@bp.get("/cases/<number>/evidence.json")
+@role_required(COMPLIANCE)
+def evidence_json(number: str):
+    body = json.dumps(_pack(number), ensure_ascii=False, indent=2)
+    return Response(body, mimetype="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="{number}-evidence.json"'})
+
+
+@bp.get("/cases/<number>/evidence.html")
+@role_required(COMPLIANCE)
+def evidence_html(number: str):
+    return render_template("review/evidence.html", pack=_pack(number))
+
+
+def _version(session, plan_key: str, number: int) -> PlanVersion:
+    from sqlalchemy import select
+    version = session.execute(select(PlanVersion).where(PlanVersion.plan_key == plan_key,
+                                                        PlanVersion.version == number)).scalar_one_or_none()
+    if version is None:
+        raise NotFound(f"plan '{plan_key}' has no version {number}")
+    return version
+
+
+@bp.get("/plans/<plan_key>/v<int:number>/heatmap")
+@role_required(COMPLIANCE)
+def heatmap(plan_key: str, number: int):
+    with reading() as session:
+        version = _version(session, plan_key, number)
+        loads = review.heatmap(session, version.id)
+        name = version.name
+    return render_template("review/heatmap.html", key=plan_key, number=number, name=name, loads=loads)
+
+
+@bp.get("/plans/<plan_key>/v<int:number>/plan.json")
+@role_required(COMPLIANCE)
+def heatmap_plan(plan_key: str, number: int):
+    with reading() as session:
+        return jsonify({"xml": _version(session, plan_key, number).bpmn_xml})
+
+
+@bp.get("/plans/<plan_key>/v<int:number>/heatmap.json")
+@role_required(COMPLIANCE)
+def heatmap_json(plan_key: str, number: int):
+    with reading() as session:
+        loads = review.heatmap(session, _version(session, plan_key, number).id)
+    badges = {load.element_id: f"{load.cases}" + (f" · {load.median_hours} h" if load.median_hours is not None
+                                                    else "") for load in loads}
+    return jsonify({"markers": {"pf-done": [load.element_id for load in loads]}, "badges": badges})
+
+
+def _month() -> tuple[int, int]:
+    text = request.args.get("month") or utcnow().strftime("%Y-%m")
+    try:
+        moment = datetime.strptime(text, "%Y-%m")
+    except ValueError:
+        moment = utcnow()
+    return moment.year, moment.month
+
+
+@bp.get("/monthly")
+@role_required(COMPLIANCE)
+def monthly():
+    year, month = _month()
+    with reading() as session:
+        report = review.monthly_report(session, year, month, calendar_store.current(session))
+    return render_template("review/monthly.html", report=report, month=f"{year:04d}-{month:02d}")
+
+
+@bp.get("/monthly.csv")
+@role_required(COMPLIANCE)
+def monthly_csv():
+    year, month = _month()
+    with reading() as session:
+        report = review.monthly_report(session, year, month, calendar_store.current(session))
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow(["month", "measure", "key", "value"])
+    label = f"{year:04d}-{month:02d}"
+    for measure in ("by_plan", "by_category", "by_grade", "by_outcome"):
+        for key, value in sorted(getattr(report, measure).items()):
+            writer.writerow([label, measure, key, value])
+    for measure in ("registered", "closed", "deadlines_due", "deadlines_met", "deadlines_met_share", "escalations",
+                    "median_handling_working_days"):
+        writer.writerow([label, measure, "", getattr(report, measure)])
+    writer.writerow([label, "repeat_complainants", "", len(report.repeat_complainants)])
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="planflow-{label}.csv"'})
