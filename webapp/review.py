@@ -194,26 +194,27 @@ def _month() -> tuple[int, int]:
     return moment.year, moment.month
 
 
+def _monthly_report() -> tuple[str, review.MonthlyReport]:
+    year, month = _month()
+    with reading() as session:
+        return f"{year:04d}-{month:02d}", review.monthly_report(session, year, month, calendar_store.current(session))
+
+
 @bp.get("/monthly")
 @role_required(COMPLIANCE)
 def monthly():
-    year, month = _month()
-    with reading() as session:
-        report = review.monthly_report(session, year, month, calendar_store.current(session))
-    return render_template("review/monthly.html", report=report, month=f"{year:04d}-{month:02d}")
+    label, report = _monthly_report()
+    return render_template("review/monthly.html", report=report, month=label)
 
 
 @bp.get("/monthly.csv")
 @role_required(COMPLIANCE)
 def monthly_csv():
-    year, month = _month()
-    with reading() as session:
-        report = review.monthly_report(session, year, month, calendar_store.current(session))
+    label, report = _monthly_report()
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
     writer.writerow(["month", "measure", "key", "value"])
-    label = f"{year:04d}-{month:02d}"
     for measure in ("by_plan", "by_category", "by_grade", "by_outcome"):
         for key, value in sorted(getattr(report, measure).items()):
             writer.writerow([label, measure, key, value])
