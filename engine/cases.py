@@ -198,8 +198,8 @@ def submit_task(session_factory, task_id: int, username: str, data: dict, now: d
             return complete_task(session, task_id, username, data, now)
     except CaseEngineError as exc:
         with transaction(session_factory) as session:
-            record_incident(session, get_task(session, task_id).case_id, str(exc), username, now,
-                            element_id=get_task(session, task_id).element_id)
+            task = get_task(session, task_id)
+            record_incident(session, task.case_id, str(exc), username, now, element_id=task.element_id)
         raise
 
 

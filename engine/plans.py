@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import audit
@@ -335,10 +335,6 @@ def export(session: Session, folder: Path, all_versions: bool = False) -> list[P
 def plan_keys(session: Session) -> list[str]:
     return list(session.execute(select(PlanVersion.plan_key).group_by(PlanVersion.plan_key)
                                 .order_by(PlanVersion.plan_key)).scalars())
-
-
-def version_count(session: Session) -> int:
-    return session.execute(select(func.count(PlanVersion.id))).scalar_one()
 
 
 class SpecCache:

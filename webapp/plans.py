@@ -130,6 +130,14 @@ def save_draft(plan_key: str):
     return jsonify({"revision": revision})
 
 
+def _deployed(plan_key: str, result: plans.DeployResult):
+    """The answer to a deploy from the browser: say what happened on the next page, and where to go."""
+    flash(_("Deployed %(plan)s version %(num)d.", plan=plan_key, num=result.version) if result.created
+          else _("Nothing changed: %(plan)s stays at version %(num)d.", plan=plan_key, num=result.version), "success")
+    return jsonify({"version": result.version, "created": result.created,
+                    "redirect": url_for("plans.plan", plan_key=plan_key)})
+
+
 def _problems(error: DeployRejected) -> list[dict]:
     return [p.as_dict() for p in error.problems]
 
@@ -146,10 +154,7 @@ def deploy(plan_key: str):
         return _json_error(changed, changes=changed.changes)
     except PlanFlowError as error:
         return _json_error(error)
-    flash(_("Deployed %(plan)s version %(num)d.", plan=plan_key, num=result.version) if result.created
-          else _("Nothing changed: %(plan)s stays at version %(num)d.", plan=plan_key, num=result.version), "success")
-    return jsonify({"version": result.version, "created": result.created,
-                    "redirect": url_for("plans.plan", plan_key=plan_key)})
+    return _deployed(plan_key, result)
 
 
 @bp.post("/<plan_key>/check")
@@ -241,10 +246,7 @@ def _deploy_asset(plan_key: str, filename: str, text: str):
         return _json_error(rejected, problems=_problems(rejected))
     except PlanFlowError as error:
         return _json_error(error)
-    flash(_("Deployed %(plan)s version %(num)d.", plan=plan_key, num=result.version) if result.created
-          else _("Nothing changed: %(plan)s stays at version %(num)d.", plan=plan_key, num=result.version), "success")
-    return jsonify({"version": result.version, "created": result.created,
-                    "redirect": url_for("plans.plan", plan_key=plan_key)})
+    return _deployed(plan_key, result)
 
 
 def _current_form(plan_key: str, form_key: str) -> tuple[str, dict]:
