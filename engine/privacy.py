@@ -26,3 +26,19 @@ def mask_contact(contact: str | None) -> str | None:
     if len(contact) < 7:
         return "*" * len(contact)
     return contact[:3] + "*" * (len(contact) - 7) + contact[-4:]
+
+
+def shown(key: str, value, visible: bool):
+    """A case-data value as a viewer may see it: identity fields masked unless `visible`."""
+    if visible or not isinstance(value, str):
+        return value
+    if key == "complainant":
+        return mask_name(value)
+    if key == "contact":
+        return mask_contact(value)
+    return value
+
+
+def shown_identity(case, visible: bool) -> tuple[str | None, str | None]:
+    """The case's complainant and contact as a viewer may see them."""
+    return shown("complainant", case.complainant, visible), shown("contact", case.contact, visible)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from engine import audit
 from engine.calendar import WorkingCalendar
 from engine.models import AuditEvent, Case, CaseStatus, PlanVersion, Task, TaskStatus, Timer, TimerStatus
-from engine.privacy import mask_contact, mask_name
+from engine.privacy import shown_identity
 
 
 @dataclass(frozen=True)
@@ -88,10 +88,9 @@ def cases_csv(rows: list[Case], see_contact: bool) -> str:
     writer.writerow(["number", "plan", "version", "status", "grade", "category", "complainant", "contact",
                      "started_at", "completed_at", "incident"])
     for case in rows:
+        complainant, contact = shown_identity(case, see_contact)
         writer.writerow([case.number, case.plan_version.plan_key, case.plan_version.version, case.status.value,
-                         case.grade or "", case.category or "",
-                         (case.complainant if see_contact else mask_name(case.complainant)) or "",
-                         (case.contact if see_contact else mask_contact(case.contact)) or "",
+                         case.grade or "", case.category or "", complainant or "", contact or "",
                          case.started_at.isoformat(), case.completed_at.isoformat() if case.completed_at else "",
                          case.incident or ""])
     return out.getvalue()

@@ -14,7 +14,7 @@ from flask import Blueprint, g, jsonify, request, url_for
 from engine import cases, inbox, tokens, users
 from engine.clock import utcnow
 from engine.errors import PermissionDenied, PlanFlowError
-from engine.privacy import mask_contact, mask_name, may_see_contact
+from engine.privacy import may_see_contact, shown_identity
 from webapp.db import reading, run, sessions
 from webapp.errors import error_body
 from webapp.openapi import openapi_document
@@ -59,7 +59,7 @@ def _iso(moment):
 
 def task_json(task, viewer) -> dict:
     case = task.case
-    visible = may_see_contact(viewer)
+    complainant, contact = shown_identity(case, may_see_contact(viewer))
     return {
         "id": task.id, "case": case.number, "plan": case.plan_version.plan_key, "element_id": task.element_id,
         "name": task.name, "name_en": task.name_en, "role": task.role, "form_key": task.form_key,
@@ -68,8 +68,7 @@ def task_json(task, viewer) -> dict:
         "overdue": task.status.value == "open" and task.due_at is not None and task.due_at <= utcnow(),
         "escalated_from": task.escalated_from, "completed_by": task.completed_by,
         "completed_at": _iso(task.completed_at), "grade": case.grade,
-        "complainant": case.complainant if visible else mask_name(case.complainant),
-        "contact": case.contact if visible else mask_contact(case.contact),
+        "complainant": complainant, "contact": contact,
         "url": url_for("api.get_case", number=case.number),
     }
 

@@ -17,7 +17,7 @@ from engine import audit, calendar_store, cases, plans, review, users
 from engine.clock import utcnow
 from engine.errors import NotFound
 from engine.models import PlanVersion
-from engine.privacy import mask_contact, mask_name, may_see_contact
+from engine.privacy import may_see_contact, shown
 from webapp.auth import role_required
 from webapp.db import reading
 
@@ -43,15 +43,6 @@ def _filters() -> review.CaseFilter:
         descending=request.args.get("order", "desc") != "asc")
 
 
-def _masked(key: str, value):
-    """Identity fields as a role that does not work with complainants may see them."""
-    if key == "complainant":
-        return mask_name(value) if isinstance(value, str) else value
-    if key == "contact":
-        return mask_contact(value) if isinstance(value, str) else value
-    return value
-
-
 def _see_contact() -> bool:
     with reading() as session:
         return may_see_contact(users.get_user(session, current_user.username))
@@ -73,7 +64,7 @@ def case_list():
         found = review.find_cases(session, filters, now, calendar)
         rows = [{"number": c.number, "plan": c.plan_version.plan_key, "version": c.plan_version.version,
                  "status": c.status.value, "grade": c.grade, "category": c.category,
-                 "complainant": c.complainant if visible else mask_name(c.complainant),
+                 "complainant": shown("complainant", c.complainant, visible),
                  "started_at": c.started_at, "completed_at": c.completed_at, "incident": c.incident}
                 for c in found]
         plan_keys = plans.plan_keys(session)
@@ -104,13 +95,13 @@ def case(number: str):
                 "version": found.plan_version.version, "status": found.status.value, "grade": found.grade,
                 "started_at": found.started_at, "started_by": found.started_by,
                 "completed_at": found.completed_at, "incident": found.incident,
-                "complainant": found.complainant if visible else mask_name(found.complainant),
-                "contact": found.contact if visible else mask_contact(found.contact)}
+                "complainant": shown("complainant", found.complainant, visible),
+                "contact": shown("contact", found.contact, visible)}
         deadlines = review.deadline_outcomes(session, found.id, now, calendar)
         events = review.timeline(session, found.id)
-    if not visible:
-        for event in events:
-            event.changes = [(key, _masked(key, before), _masked(key, after)) for key, before, after in event.changes]
+    for event in events:
+        event.changes = [(key, shown(key, before, visible), shown(key, after, visible))
+                         for key, before, after in event.changes]
     return render_template("review/case.html", case=info, deadlines=deadlines, events=events, chain=chain)
 
 

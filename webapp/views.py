@@ -5,19 +5,18 @@ from datetime import datetime
 
 from engine.calendar import WorkingCalendar
 from engine.models import Task, User
-from engine.privacy import mask_contact, mask_name, may_see_contact
+from engine.privacy import may_see_contact, shown_identity
 from webapp.i18n import due_phrase, role_name, task_name
 
 
 def task_row(task: Task, viewer: User, now: datetime, calendar: WorkingCalendar) -> dict:
     """One inbox row: what a person needs to pick the next task."""
     case = task.case
-    visible = may_see_contact(viewer)
+    complainant, contact = shown_identity(case, may_see_contact(viewer))
     return {
         "id": task.id, "case": case.number, "plan": case.plan_version.plan_key, "plan_name": case.plan_version.name,
         "name": task_name(task), "role": task.role, "role_name": role_name(task.role), "grade": case.grade,
-        "complainant": case.complainant if visible else mask_name(case.complainant),
-        "contact": case.contact if visible else mask_contact(case.contact),
+        "complainant": complainant, "contact": contact,
         "assignee": task.assignee, "status": task.status.value,
         "created_at": task.created_at, "due_at": task.due_at, "due_provisional": task.due_provisional,
         "due_phrase": due_phrase(task.due_at, now, calendar) if task.status.value == "open" else "",
