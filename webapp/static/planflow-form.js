@@ -33,7 +33,10 @@
     });
   }
 
-  window.FormViewer.createForm({ container: mount, schema: schema, data: values }).then(function (form) {
+  // No input debouncing: form-js otherwise holds the last 300 ms of typing back from the form's
+  // data, and a quick click on our submit button would send (or validate) what was there before.
+  window.FormViewer.createForm({ container: mount, schema: schema, data: values, debounce: false })
+    .then(function (form) {
     showServerErrors();
     form.on('submit', function (event) {
       if (Object.keys(event.errors || {}).length) { return; }
