@@ -1,27 +1,37 @@
-"""Deadline functions for BPMN expressions: working_days(n), working_hours(n), calendar_days(n).
+"""Deadline functions for BPMN expressions and scripts.
 
-A process owner writes `working_days(3)` as a timer value. The function counts from
-the engine's "now" — the moment the timer starts waiting — on the organisation's
-calendar, and returns the due date-time as UTC ISO text. Timers that call these
-functions are date timers whatever element the modeler used (see `bpmn.py`).
+`working_days(n)`, `working_hours(n)`, `calendar_days(n)`, `calendar_hours(n)` and
+`end_of_day()` give a due date-time as UTC ISO text. They count from `since` — the
+moment the complaint was received, as the case data holds it (`received_at`) — or,
+without it, from the engine's "now" (the moment the timer starts waiting or the script
+runs). Timers that call these functions are date timers whatever element the modeler
+used (see `bpmn.py`).
+
+The functions take plain data (numbers, ISO text) and validate it themselves: they are
+called from the sandbox and must stay callable across a process boundary.
 """
 from __future__ import annotations
 
 import contextlib
 import contextvars
 import re
-from engine.calendar import WorkingCalendar
+from datetime import date, datetime, time, timedelta, timezone
+
+from engine.calendar import ONE_DAY, WorkingCalendar
 from engine.clock import current_time
 
 _active: contextvars.ContextVar[WorkingCalendar | None] = contextvars.ContextVar("planflow_calendar", default=None)
 # Deadlines computed while the calendar was active: due ISO text -> years guessed on the weekday rule.
 _computed: contextvars.ContextVar[dict[str, tuple[int, ...]] | None] = contextvars.ContextVar(
     "planflow_deadlines", default=None)
-_CALL = re.compile(r"\b(working_days|working_hours|calendar_days)\s*\(")
+FUNCTION_NAMES = ("working_days", "working_hours", "calendar_days", "calendar_hours", "end_of_day")
+_CALL = re.compile(r"\b(" + "|".join(FUNCTION_NAMES) + r")\s*\(")
+# Bounds for `since`: a receipt before 1949 or after 2200 is a typing error, not a date.
+_EARLIEST, _LATEST = 1949, 2200
 
 
 def uses_calendar(expression: str | None) -> bool:
-    """True when the expression calls one of the calendar functions."""
+    """True when the expression calls one of the deadline functions."""
     return bool(expression and _CALL.search(expression))
 
 
@@ -43,40 +53,90 @@ def active_calendar() -> WorkingCalendar:
     return calendar
 
 
-def _count(method: str, n, unit: str) -> str:
+def start_moment(since=None) -> datetime:
+    """The aware moment a deadline counts from: `since` (ISO text, date or datetime) or the engine's now.
+
+    A value without an offset is read as the organisation's local time (the calendar's zone).
+    """
+    if since is None:
+        return current_time()
+    zone = active_calendar().zone
+    if isinstance(since, str):
+        text = since.strip()
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"since must be the date-time the complaint was received as ISO text "
+                             f"(e.g. 2027-02-03T10:30 or 2027-02-03T10:30:00+08:00), got {since!r}") from None
+    elif isinstance(since, datetime):
+        moment = since
+    elif isinstance(since, date):
+        moment = datetime.combine(since, time(0))
+    else:
+        raise ValueError(f"since must be ISO date-time text or a datetime, got {type(since).__name__} {since!r}")
+    if not _EARLIEST <= moment.year <= _LATEST:
+        raise ValueError(f"since {since!r} is not a plausible date of receipt")
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(timezone.utc)
+
+
+def _check_count(n, unit: str, whole: bool) -> None:
     if isinstance(n, bool) or not isinstance(n, (int, float)) or n <= 0:
         raise ValueError(f"{unit} must be a positive number, got {n!r}")
-    if method != "add_working_hours" and not float(n).is_integer():
+    if whole and not float(n).is_integer():
         raise ValueError(f"{unit} must be a whole number, got {n!r}")
     if n > 3660:
         raise ValueError(f"{unit} of {n} is not a plausible deadline")
-    start = current_time()
-    count = n if method == "add_working_hours" else int(n)
-    deadline = getattr(active_calendar(), method)(start, count)
-    due = deadline.due.isoformat()
+
+
+def _record(due: datetime, provisional_years: tuple[int, ...] = ()) -> str:
+    text = due.astimezone(timezone.utc).isoformat()
     computed = _computed.get()
     if computed is not None:
-        computed[due] = deadline.provisional_years
-    return due
+        computed[text] = provisional_years
+    return text
 
 
-def working_days(n) -> str:
-    """Due at the end of the n-th working day after today (today not counted)."""
-    return _count("add_working_days", n, "working days")
+def _count(method: str, n, unit: str, since) -> str:
+    hours = method == "add_working_hours"
+    _check_count(n, unit, whole=not hours)
+    start = start_moment(since)
+    deadline = getattr(active_calendar(), method)(start, n if hours else int(n))
+    return _record(deadline.due, deadline.provisional_years)
 
 
-def working_hours(n) -> str:
-    """Due after n office hours on working days."""
-    return _count("add_working_hours", n, "working hours")
+def working_days(n, since=None) -> str:
+    """Due at the end of the n-th working day after the day of `since` (that day not counted)."""
+    return _count("add_working_days", n, "working days", since)
 
 
-def calendar_days(n) -> str:
-    """Due at the end of the n-th day after today; a last day that is off moves to the next working day."""
-    return _count("add_calendar_days", n, "calendar days")
+def working_hours(n, since=None) -> str:
+    """Due after n office hours on working days, counted from `since`."""
+    return _count("add_working_hours", n, "working hours", since)
+
+
+def calendar_days(n, since=None) -> str:
+    """Due at the end of the n-th day after the day of `since`; a last day that is off moves to the next working day."""
+    return _count("add_calendar_days", n, "calendar days", since)
+
+
+def calendar_hours(n, since=None) -> str:
+    """Due exactly n hours (round the clock, holidays included) after `since`."""
+    _check_count(n, "calendar hours", whole=False)
+    return _record(start_moment(since) + timedelta(hours=n))
+
+
+def end_of_day(since=None) -> str:
+    """Due at 24:00 local time of the calendar day of `since` ("本日内"), holidays included."""
+    calendar = active_calendar()
+    day = start_moment(since).astimezone(calendar.zone).date()
+    return _record(datetime.combine(day + ONE_DAY, time(0), tzinfo=calendar.zone))
 
 
 EXPRESSION_FUNCTIONS = {"working_days": working_days, "working_hours": working_hours,
-                        "calendar_days": calendar_days}
+                        "calendar_days": calendar_days, "calendar_hours": calendar_hours,
+                        "end_of_day": end_of_day}
 
 
 def provisional_years(due_text: str) -> tuple[int, ...] | None:

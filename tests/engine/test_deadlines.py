@@ -110,3 +110,76 @@ def test_a_nonsense_argument_from_case_data_is_an_engine_error_not_a_silent_dead
         desk.start("mini", {"days": days}, "handler1")
     with transaction(session_factory, readonly=True) as session:
         assert session.execute(select(Task)).first() is None
+
+
+# ------------------------------------------------------------ counting from receipt (`since`)
+
+@pytest.mark.parametrize("timer, received_at, timer_starts, expected_due", [
+    # Received Fri 26 Sep 2025 20:00 (text without offset = local time), the timer starts Mon 29 Sep:
+    # Sun 28 worked (1), Mon 29 (2), Tue 30 (3) — counted from receipt, not from Monday.
+    ("working_days(3, since=received_at)", "2025-09-26T20:00", datetime(2025, 9, 29, 10, 0), datetime(2025, 10, 1)),
+    # 24 h round the clock from receipt, the National Day holiday included.
+    ("calendar_hours(24, since=received_at)", "2025-09-30T10:00:00+08:00", datetime(2025, 9, 30, 18, 0),
+     datetime(2025, 10, 1, 10, 0)),
+    # 4 office hours from Fri 13 Feb 2026 16:00: 2 h Friday, 2 h on the worked Saturday.
+    ("working_hours(4, since=received_at)", "2026-02-13T16:00", datetime(2026, 2, 14, 9, 30),
+     datetime(2026, 2, 14, 11, 0)),
+    # 3 calendar days from Thu 12 Feb 2026 end on Sun 15, a holiday: moved to the end of Tue 24.
+    ("calendar_days(3, since=received_at)", "2026-02-12T10:00", datetime(2026, 2, 14, 10, 0), datetime(2026, 2, 25)),
+    # "本日内": the end of the local day of receipt; 17:00 UTC on 30 Sep is already 1 Oct in Shanghai.
+    ("end_of_day(since=received_at)", "2025-09-30T17:00:00+00:00", datetime(2025, 10, 1, 8, 0), datetime(2025, 10, 2)),
+    ("end_of_day(received_at)", "2025-09-30T10:00", datetime(2025, 9, 30, 15, 0), datetime(2025, 10, 1)),
+])
+def test_a_deadline_counts_from_receipt_not_from_when_its_timer_starts(session_factory, tmp_path, timer,
+                                                                       received_at, timer_starts, expected_due):
+    timer_starts, expected_due = timer_starts.replace(tzinfo=SHANGHAI), expected_due.replace(tzinfo=SHANGHAI)
+    desk = desk_with_timer(session_factory, tmp_path, timer_starts, timer)
+    number = desk.start("mini", {"received_at": received_at}, "handler1")
+    task = desk.task(number, "Task_Verify")
+    assert task.due_at == expected_due and not task.due_provisional
+    desk.pass_time(expected_due - timer_starts - timedelta(seconds=1))
+    assert desk.task(number, "Task_Verify")
+    desk.pass_time(timedelta(seconds=2))
+    assert [t.element_id for t in desk.open_tasks(number)] == ["Task_Escalated"]
+
+
+def test_end_of_day_without_since_is_the_end_of_today_local_time(session_factory, tmp_path):
+    desk = desk_with_timer(session_factory, tmp_path, datetime(2026, 10, 1, 23, 10, tzinfo=SHANGHAI), "end_of_day()")
+    number = desk.start("mini", {}, "handler1")
+    assert desk.task(number, "Task_Verify").due_at == datetime(2026, 10, 2, tzinfo=SHANGHAI)
+
+
+@pytest.mark.parametrize("received_at, message", [
+    ("campus", "since must be the date-time"),
+    (20250930, "since must be ISO date-time text"),
+    ("0205-09-30T10:00", "not a plausible date of receipt"),
+])
+def test_a_receipt_time_that_is_not_a_date_time_is_an_engine_error(session_factory, tmp_path, now, received_at,
+                                                                   message):
+    desk = desk_with_timer(session_factory, tmp_path, now, "working_days(3, since=received_at)")
+    with pytest.raises(cases.CaseEngineError, match=message):
+        desk.start("mini", {"received_at": received_at}, "handler1")
+
+
+def test_a_receipt_time_without_offset_is_read_in_the_organisations_time_zone():
+    from engine.calendar import WorkingCalendar
+    from engine.clock import engine_time
+    from engine.deadlines import calendar_hours, end_of_day, using_calendar
+
+    with engine_time(datetime(2026, 3, 2, 12, 0, tzinfo=SHANGHAI)), using_calendar(WorkingCalendar(zone="Europe/Berlin")):
+        # Mon 2 Mar 2026 10:00 in Berlin (UTC+1) is 09:00 UTC; its day ends at 23:00 UTC.
+        assert end_of_day("2026-03-02T10:00") == "2026-03-02T23:00:00+00:00"
+        assert calendar_hours(24, since=datetime(2026, 3, 2, 10, 0)) == "2026-03-03T09:00:00+00:00"
+
+
+@pytest.mark.parametrize("value", ["calendar_hours(24)", "end_of_day()", "working_days(3, since='2026-03-02')",
+                                   "calendar_hours(0.25, since='2026-03-02T10:00')"])
+def test_the_new_deadline_functions_are_date_timers_wherever_they_are_written(value):
+    from engine.bpmn import parse_plan
+    from engine.deadlines import uses_calendar
+    from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
+
+    assert uses_calendar(value)
+    plan = parse_plan(one_task_plan(timer=value), "mini.bpmn")
+    definition = plan.spec.task_specs["Timer_Deadline"].event_definition
+    assert isinstance(definition, TimeDateEventDefinition) and definition.expression == value
