@@ -4,8 +4,10 @@ The State Council's holidays and make-up working days (调休上班) are data pu
 yearly, so they come from the `chinesecalendar` package; an organisation's own days
 (local closures, extra worked days, a year the package lacks) come as `Overrides`,
 read from a YAML file by `parse_overrides` or loaded from the database by the engine.
-A year with neither is computed on the weekday rule and every deadline touching it is
-marked provisional — never silently treated as an ordinary year.
+A year with neither is computed on the statutory holidays the law fixes years ahead
+(`statutory.py`: 元旦, 春节, 清明, 劳动节, 端午, 中秋, 国庆 and their 补假) and the weekday
+rule otherwise; every deadline touching it is marked provisional, because the notice's
+make-up working days are still unknown — never silently treated as an ordinary year.
 
 Deadlines follow 民法典 arts. 201–203: the day of receipt is not counted, and a period
 ends at 24:00 local time of its last day (returned as the next local midnight, in UTC).
@@ -24,6 +26,8 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 import yaml
+
+from engine.statutory import statutory_holidays
 
 ONE_DAY = timedelta(days=1)
 
@@ -47,6 +51,7 @@ class DayKind(StrEnum):
 class DaySource(StrEnum):
     PACKAGE = "package"
     OVERRIDE = "override"
+    STATUTE = "statute"  # 全国年节及纪念日放假办法, for a year without the yearly notice
 
 
 @dataclass(frozen=True)
@@ -151,7 +156,7 @@ class WorkingCalendar:
         return year in package_years() or year in self.complete_years
 
     def is_working_day(self, day: date) -> bool:
-        """True when `day` (a local date) is a working day; weekday rule for years without data."""
+        """True when `day` (a local date) is a working day; statute and weekday rule for years without data."""
         if isinstance(day, datetime):
             day = self._local(day).date()
         if day in self._overrides:
@@ -159,6 +164,8 @@ class WorkingCalendar:
         official = _package_day(day)
         if official is not None:
             return official.kind is DayKind.WORKDAY
+        if not self.has_data(day.year) and day in statutory_holidays(day.year):
+            return False
         return day.weekday() < 5
 
     def add_working_days(self, start: datetime, n: int) -> Deadline:
@@ -204,6 +211,9 @@ class WorkingCalendar:
             for day in (*chinese_calendar.holidays, *chinese_calendar.workdays):
                 if day.year == year:
                     listed[day] = _package_day(day)
+        elif not self.has_data(year):
+            for day, name in statutory_holidays(year).items():
+                listed[day] = CalendarDay(day, DayKind.HOLIDAY, name, DaySource.STATUTE)
         for day, override in self._overrides.items():
             if day.year == year:
                 listed[day] = CalendarDay(day, override.kind, override.name, DaySource.OVERRIDE)

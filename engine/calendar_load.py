@@ -3,7 +3,9 @@
 A deadline that reached into a year without calendar data was computed on the weekday
 rule and marked provisional. Once that year's data is loaded, each such waiting timer is
 computed again from the moment it started waiting, with the same expression and case
-data, and its timer (and the task's due time) moves; each move is audited.
+data, and its timer (and the task's due time) moves; each move is audited. A timer that
+reads a deadline a script computed earlier (`final_plan_due = working_days(5)`) gets
+that deadline computed again from the same start; the case data holding it follows.
 """
 from __future__ import annotations
 
@@ -15,7 +17,9 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import audit, calendar_store, runtime
+from SpiffWorkflow.util.task import TaskState
+
+from engine import audit, calendar_store, deadlines, runtime
 from engine.calendar import OverridesError, parse_overrides
 from engine.cases import flush_case, lock_case
 from engine.errors import PlanFlowError
@@ -59,7 +63,10 @@ def recompute_deadline(session: Session, timer: Timer, actor: str, now: datetime
     old_due = timer.due_at
     with runtime.running(session, timer.started_at):
         value = workflow.script_engine.evaluate(spiff_task, spiff_task.task_spec.event_definition.expression)
-        spiff_task.internal_data["event_value"] = value
+        recomputed = deadlines.recompute(value, workflow.data)
+        if recomputed != value:
+            _replace_in_open_data(workflow, value, recomputed)
+        spiff_task.internal_data["event_value"] = recomputed
         runtime.save(case, workflow)
         runtime.sync(session, case, workflow, now, actor)
     flush_case(session, case)
@@ -69,3 +76,11 @@ def recompute_deadline(session: Session, timer: Timer, actor: str, now: datetime
                  payload={"old_due_at": old_due.isoformat(), "new_due_at": timer.due_at.isoformat(),
                           "still_provisional_years": timer.provisional_years})
     return case.number, timer.element_id, old_due, timer.due_at
+
+
+def _replace_in_open_data(workflow, old: str, new: str) -> None:
+    """Case data still to be used that holds a recomputed deadline now holds its new value."""
+    for task in workflow.get_tasks(state=TaskState.NOT_FINISHED_MASK):
+        for key, value in task.data.items():
+            if value == old:
+                task.data[key] = new

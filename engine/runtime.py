@@ -94,6 +94,7 @@ def restore(state: dict, plan: ParsedPlan) -> BpmnWorkflow:
 
 
 def save(case: Case, workflow: BpmnWorkflow) -> None:
+    deadlines.keep_provisional(workflow.data)
     case.workflow_state = dump(workflow)
     case.serializer_version = SERIALIZER_VERSION
     case.library_version = LIBRARY_VERSION
@@ -208,7 +209,7 @@ def _sync_timers(session, case, workflow, now, actor, outcome) -> dict[str, Time
     rows = {}
     for spiff_id, (task, due) in waiting.items():
         row = existing.get(spiff_id)
-        years = deadlines.provisional_years(task.internal_data.get("event_value"))
+        years = deadlines.provisional_years(task.internal_data.get("event_value"), workflow.data)
         if row is None:
             host = attached_task(task)
             row = Timer(case_id=case.id, spiff_task_id=spiff_id, element_id=task.task_spec.bpmn_id,

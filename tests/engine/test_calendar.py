@@ -186,10 +186,10 @@ days:
 
 
 def test_deadline_crossing_into_a_year_without_data_is_provisional_and_names_the_year(calendar):
-    """Wed 2026-12-30 + 3 working days: Thu Dec 31 (2026 data) is day 1; with no 2027 data
-    Fri 2027-01-01 counts on the weekday rule as day 2 and Mon Jan 4 as day 3."""
+    """Wed 2026-12-30 + 3 working days: Thu Dec 31 (2026 data) is day 1; with no 2027 notice
+    Fri 2027-01-01 is still off by statute (元旦), so Mon Jan 4 is day 2 and Tue Jan 5 day 3."""
     deadline = calendar.add_working_days(shanghai(2026, 12, 30, 10), 3)
-    assert deadline.due == utc(2027, 1, 4, 16)
+    assert deadline.due == utc(2027, 1, 5, 16)
     assert deadline.provisional
     assert deadline.provisional_years == (2027,)
 
@@ -205,21 +205,68 @@ def test_complete_year_override_makes_that_year_official():
 
 
 def test_overrides_without_complete_year_apply_but_stay_provisional():
-    calendar = WorkingCalendar(parse_overrides(NEW_YEAR_2027.replace("complete_year: 2027", "")))
+    """A local closure on Mon 2027-01-04 on top of the statute: Dec 31 (1), Jan 1 off (元旦),
+    Jan 4 closed, Tue Jan 5 (2), Wed Jan 6 (3)."""
+    closure = DayOverride(date(2027, 1, 4), DayKind.HOLIDAY, "年终盘点停业")
+    calendar = WorkingCalendar(Overrides(days=(closure,)))
     deadline = calendar.add_working_days(shanghai(2026, 12, 30, 10), 3)
-    assert deadline.due == utc(2027, 1, 5, 16)
+    assert deadline.due == utc(2027, 1, 6, 16)
     assert deadline.provisional_years == (2027,)
 
 
 def test_calendar_days_landing_in_a_year_without_data_are_provisional(calendar):
-    """Sun 2026-12-20 + 12 days = Fri 2027-01-01, a weekday by the weekday rule."""
+    """Sun 2026-12-20 + 12 days = Fri 2027-01-01, off by statute (元旦): moved past the weekend to Mon Jan 4."""
     deadline = calendar.add_calendar_days(shanghai(2026, 12, 20, 10), 12)
-    assert (deadline.due, deadline.provisional_years) == (utc(2027, 1, 1, 16), (2027,))
+    assert (deadline.due, deadline.provisional_years) == (utc(2027, 1, 4, 16), (2027,))
 
 
 def test_working_hours_in_a_year_without_data_are_provisional(calendar):
+    """Thu 2026-12-31 17:00 + 2 office hours: 1 h that day, Jan 1 off by statute, 1 h on Mon Jan 4."""
     deadline = calendar.add_working_hours(shanghai(2026, 12, 31, 17), 2)
-    assert (deadline.due, deadline.provisional_years) == (utc(2027, 1, 1, 2), (2027,))
+    assert (deadline.due, deadline.provisional_years) == (utc(2027, 1, 4, 2), (2027,))
+
+
+# --- statutory holidays in a year without the notice (全国年节及纪念日放假办法, 2024) -------
+
+
+def test_2027_deadline_across_spring_festival_skips_the_statutory_days_and_stays_provisional(calendar):
+    """Wed 2027-02-03 + 3 working days. 除夕 is Fri Feb 5, 初一–初三 Sat 6–Mon 8; 初一 and 初二
+    fall on the weekend and are made up (补假, art. 6) on Tue 9 and Wed 10. Thu Feb 4 (1),
+    Thu Feb 11 (2), Fri Feb 12 (3); still provisional: the notice's 调休 are unknown."""
+    deadline = calendar.add_working_days(shanghai(2027, 2, 3, 10), 3)
+    assert deadline.due == utc(2027, 2, 12, 16)
+    assert deadline.provisional_years == (2027,)
+    assert [calendar.is_working_day(date(2027, 2, d)) for d in range(4, 12)] == [
+        True, False, False, False, False, False, False, True]
+
+
+@pytest.mark.parametrize("day, name", [
+    (date(2027, 1, 1), "元旦"), (date(2027, 2, 5), "春节"), (date(2027, 2, 8), "春节"),
+    (date(2027, 2, 9), "春节（补假）"), (date(2027, 4, 5), "清明节"), (date(2027, 5, 1), "劳动节"),
+    (date(2027, 5, 2), "劳动节"), (date(2027, 5, 3), "劳动节（补假）"), (date(2027, 6, 9), "端午节"),
+    (date(2027, 9, 15), "中秋节"), (date(2027, 10, 3), "国庆节"), (date(2027, 10, 5), "国庆节（补假）"),
+])
+def test_2027_statutory_holidays_are_known_before_the_notice(calendar, day, name):
+    listed = {entry.day: entry for entry in calendar.year_summary(2027).days}
+    assert not calendar.is_working_day(day)
+    assert (listed[day].kind, listed[day].name, listed[day].source) == (DayKind.HOLIDAY, name, DaySource.STATUTE)
+
+
+@pytest.mark.parametrize("year", [2025, 2026])
+def test_every_statutory_day_and_make_up_day_is_off_in_the_published_notices(year):
+    """The rule checked against the notices it must agree with (package data for 2025 and 2026)."""
+    from engine.statutory import statutory_holidays
+    import chinese_calendar
+
+    days = statutory_holidays(year)
+    assert len([d for d, name in days.items() if "补假" not in name]) == 13
+    assert [d for d in days if d not in chinese_calendar.holidays] == []
+
+
+def test_a_complete_year_file_replaces_the_statutory_guess():
+    """With the organisation's full 2027 data loaded, only its days count: Feb 9 is then worked."""
+    calendar = WorkingCalendar(parse_overrides(NEW_YEAR_2027))
+    assert calendar.is_working_day(date(2027, 2, 9)) and not calendar.is_working_day(date(2027, 1, 1))
 
 
 def test_deadline_inside_a_covered_year_is_not_provisional(calendar):
@@ -262,9 +309,10 @@ def test_year_summary_lists_official_and_organisation_days_with_sources():
     assert [entry.day for entry in summary.days] == sorted(listed)
 
 
-def test_year_summary_of_a_year_without_data_says_so(calendar):
+def test_year_summary_of_a_year_without_data_says_so_and_lists_the_statute(calendar):
     summary = calendar.year_summary(2027)
-    assert (summary.has_data, summary.days) == (False, ())
+    assert not summary.has_data
+    assert {entry.source for entry in summary.days} == {DaySource.STATUTE}
 
 
 # --- the overrides file -----------------------------------------------------------------

@@ -45,22 +45,34 @@ def test_calendar_timer_is_due_where_the_official_notice_puts_it(session_factory
     assert [t.element_id for t in desk.open_tasks(number)] == ["Task_Escalated"]
 
 
+# Test data standing in for the 2027 notice (not published when this was written): Spring
+# Festival 5–13 Feb off, Sun 14 and Sat 20 Feb worked.
 YEAR_2027 = """
 complete_year: 2027
 days:
-  - date: 2027-01-01
-    kind: holiday
-    name: 元旦
+  - {date: 2027-01-01, kind: holiday, name: 元旦}
+  - {date: 2027-02-05, kind: holiday, name: 春节}
+  - {date: 2027-02-06, kind: holiday, name: 春节}
+  - {date: 2027-02-07, kind: holiday, name: 春节}
+  - {date: 2027-02-08, kind: holiday, name: 春节}
+  - {date: 2027-02-09, kind: holiday, name: 春节}
+  - {date: 2027-02-10, kind: holiday, name: 春节}
+  - {date: 2027-02-11, kind: holiday, name: 春节}
+  - {date: 2027-02-12, kind: holiday, name: 春节}
+  - {date: 2027-02-13, kind: holiday, name: 春节}
+  - {date: 2027-02-14, kind: workday, name: 春节调休上班}
+  - {date: 2027-02-20, kind: workday, name: 春节调休上班}
 """
 
 
 def test_deadline_into_a_year_without_data_is_provisional_until_that_year_is_loaded(session_factory, tmp_path):
-    # Wed 30 Dec 2026: Thu 31 (1); 2027 unknown, so Fri 1 Jan counts on the weekday rule (2), Mon 4 (3).
-    received = datetime(2026, 12, 30, 10, 0, tzinfo=SHANGHAI)
+    # Wed 3 Feb 2027, no notice yet: Thu 4 (1); 除夕–初三 5–8 Feb off by statute, 补假 9 and 10;
+    # Thu 11 (2), Fri 12 (3).
+    received = datetime(2027, 2, 3, 10, 0, tzinfo=SHANGHAI)
     desk = desk_with_timer(session_factory, tmp_path, received, "working_days(3)")
     number = desk.start("mini", {}, "handler1")
     task = desk.task(number, "Task_Verify")
-    assert task.due_at == datetime(2027, 1, 5, tzinfo=SHANGHAI) and task.due_provisional
+    assert task.due_at == datetime(2027, 2, 13, tzinfo=SHANGHAI) and task.due_provisional
     with transaction(session_factory, readonly=True) as session:
         warning = session.execute(select(AuditEvent).where(AuditEvent.kind == "deadline_provisional")).scalar_one()
     assert warning.payload["years_without_calendar_data"] == [2027]
@@ -69,8 +81,8 @@ def test_deadline_into_a_year_without_data_is_provisional_until_that_year_is_loa
     notice.write_text(YEAR_2027, encoding="utf-8")
     loaded_at = received + timedelta(hours=1)
     result = desk.do(load_calendar_file, notice, "process_owner1", loaded_at)
-    # With 1 Jan a holiday: Thu 31 (1), Mon 4 (2), Tue 5 (3).
-    new_due = datetime(2027, 1, 6, tzinfo=SHANGHAI)
+    # With the notice: Thu 4 (1), Sun 14 worked (2), Mon 15 (3).
+    new_due = datetime(2027, 2, 16, tzinfo=SHANGHAI)
     assert [(c, e, n) for c, e, _, n in result.moved] == [(number, "Timer_Deadline", new_due)]
     task = desk.task(number, "Task_Verify")
     assert task.due_at == new_due and not task.due_provisional
@@ -78,11 +90,11 @@ def test_deadline_into_a_year_without_data_is_provisional_until_that_year_is_loa
         timer = session.execute(select(Timer)).scalar_one()
         moved = session.execute(select(AuditEvent).where(AuditEvent.kind == "deadline_recomputed")).scalar_one()
     assert timer.due_at == new_due and timer.provisional_years == []
-    assert datetime.fromisoformat(moved.payload["old_due_at"]) == datetime(2027, 1, 5, tzinfo=SHANGHAI)
+    assert datetime.fromisoformat(moved.payload["old_due_at"]) == datetime(2027, 2, 13, tzinfo=SHANGHAI)
 
-    desk.now = datetime(2027, 1, 5, 12, 0, tzinfo=SHANGHAI)
+    desk.now = datetime(2027, 2, 13, 12, 0, tzinfo=SHANGHAI)
     assert desk.pass_time(timedelta(0)).fired == 0, "the old, provisional due time no longer fires"
-    assert desk.pass_time(timedelta(hours=12, seconds=1)).fired == 1
+    assert desk.pass_time(timedelta(days=2, hours=12, seconds=1)).fired == 1
 
 
 def test_a_broken_calendar_file_is_refused_and_changes_nothing(session_factory, tmp_path, now):
