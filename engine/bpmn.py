@@ -1,7 +1,7 @@
 """Turn BPMN and DMN text into SpiffWorkflow specs, safely and in our dialect.
 
 Our dialect is Camunda 7 (camunda:formKey, camunda:decisionRef), parsed with
-SpiffWorkflow's CamundaParser. Two things are adjusted after parsing:
+SpiffWorkflow's CamundaParser as engine/dialect.py adjusts it. Two things are adjusted after parsing:
   - timer values written bare (`PT24H`, `2026-12-01T09:00:00+08:00`, `R3/PT1H`), as
     every BPMN modeler writes them, become string literals; SpiffWorkflow would
     otherwise evaluate them as Python and fail only when the timer is reached;
@@ -26,10 +26,10 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimeDateEventDefinition,
     TimerEventDefinition,
 )
-from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 
 from engine.deadlines import uses_calendar
+from engine.dialect import PlanParser, form_reference
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -148,7 +148,7 @@ def start_form_key(root: etree._Element, process_id: str) -> str | None:
     if process is None:
         return None
     for start in process.findall(f"{{{BPMN_NS}}}startEvent"):
-        key = start.get(f"{{{CAMUNDA_NS}}}formKey")
+        key = form_reference(start)
         if key:
             return key
     return None
@@ -184,7 +184,7 @@ def _parse_plan(bpmn_xml: str, filename: str, decisions: dict[str, str] | None,
                 called: dict[str, str] | None) -> ParsedPlan:
     root = read_xml(bpmn_xml, filename)
     process_id = main_process_id(root, filename)
-    parser = CamundaParser()
+    parser = PlanParser()
     for dmn_name, dmn_xml in (decisions or {}).items():
         parser.add_dmn_xml(read_xml(dmn_xml, dmn_name), filename=dmn_name)
     for called_name, called_xml in (called or {}).items():

@@ -113,7 +113,9 @@ def deploy(ctx: Context, paths, actor, as_json):
     with transaction(ctx.session_factory()) as session:
         results = plans.deploy(session, bundle, actor, utcnow())
     lines = [f"{r.plan_key}: version {r.version} " + ("deployed" if r.created else "unchanged") for r in results]
-    _emit(as_json, [r.__dict__ for r in results], "\n".join(lines))
+    for warning in (w for r in results for w in r.warnings):
+        click.echo(f"warning: {warning}", err=True)
+    _emit(as_json, [r.as_dict() for r in results], "\n".join(lines))
 
 
 @main.group()

@@ -22,6 +22,7 @@ from engine.clock import engine_time, utcnow
 from engine.deadlines import EXPRESSION_FUNCTIONS, using_calendar
 from engine.errors import Problem
 from engine.roles import LANE_ROLES
+from engine.unsupported import Findings, find_unsupported
 
 # SpiffWorkflow names its internal start task "Start"; an element with that id silently empties the process.
 RESERVED_IDS = {"Start", "End", "Root"}
@@ -29,22 +30,14 @@ RESERVED_IDS = {"Start", "End", "Root"}
 _LOOKS_LIKE_ISO = re.compile(r"^(P\d|PT\d|R\d*/)")
 
 
-BLOCKING_TAGS = {f"{{{BPMN_NS}}}task": "a plain task", f"{{{BPMN_NS}}}manualTask": "a manual task"}
-
-
-def lint_document(root, filename: str) -> list[Problem]:
-    """Problems visible in the XML itself, checked before parsing (the parser would fail obscurely)."""
-    problems = []
+def lint_document(root, filename: str) -> Findings:
+    """Problems and warnings visible in the XML itself, checked before parsing (the parser would fail obscurely)."""
+    found = find_unsupported(root, filename)
     for node in root.iter():
-        if not isinstance(node.tag, str) or not node.tag.startswith(f"{{{BPMN_NS}}}"):
-            continue
-        if node.get("id") in RESERVED_IDS:
-            problems.append(Problem(f"the id '{node.get('id')}' is reserved by the engine; rename the element",
-                                    node.get("id"), filename))
-        if node.tag in BLOCKING_TAGS:
-            problems.append(Problem(f"{BLOCKING_TAGS[node.tag]} would block the case: make it a user task "
-                                    "(with a lane and form) or a script task", node.get("id"), filename))
-    return problems
+        if isinstance(node.tag, str) and node.tag.startswith(f"{{{BPMN_NS}}}") and node.get("id") in RESERVED_IDS:
+            found.problems.append(Problem(f"the id '{node.get('id')}' is reserved by the engine; rename the element",
+                                          node.get("id"), filename))
+    return found
 
 
 def lint_plan(plan: ParsedPlan, filename: str, forms: dict[str, dict]) -> list[Problem]:

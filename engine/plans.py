@@ -18,11 +18,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import audit
-from engine.bpmn import BPMN_NS, CAMUNDA_NS, ParsedPlan, XmlRejected, decision_ids, parse_plan, read_xml
+from engine.bpmn import (BPMN_NS, CAMUNDA_NS, ParsedPlan, XmlRejected, decision_ids, main_process_id, parse_plan,
+                         read_xml)
+from engine.dialect import form_reference
 from engine.errors import DeployRejected, NotFound, Problem
 from engine.forms import schema_problems
 from engine.lint import lint_document, lint_plan
 from engine.models import PlanVersion
+from engine.unsupported import find_unsupported_dmn
 
 
 @dataclass
@@ -74,6 +77,15 @@ class DeployResult:
     plan_key: str
     version: int
     created: bool
+    # What deployed but will not behave as in Camunda (a plain task passed through, a listener ignored).
+    warnings: tuple[Problem, ...] = ()
+
+    def as_dict(self) -> dict:
+        """The result as JSON-ready data; `warnings` only when there are some."""
+        data = {"plan_key": self.plan_key, "version": self.version, "created": self.created}
+        if self.warnings:
+            data["warnings"] = [w.as_dict() for w in self.warnings]
+        return data
 
 
 @dataclass
@@ -84,6 +96,7 @@ class _Candidate:
     forms: dict[str, dict]
     decisions: dict[str, str]
     called: dict[str, str]
+    warnings: list[Problem]
 
 
 def deploy(session: Session, bundle: Bundle, actor: str, now: datetime) -> list[DeployResult]:
@@ -134,6 +147,7 @@ def _decision_index(bundle: Bundle, problems: list[Problem]) -> dict[str, str]:
     index = {}
     for filename, xml in bundle.dmn.items():
         try:
+            problems.extend(find_unsupported_dmn(read_xml(xml, filename), filename))
             for decision_id in decision_ids(xml, filename):
                 index[decision_id] = filename
         except XmlRejected as exc:
@@ -166,8 +180,8 @@ def _references(root) -> _References:
     for node in root.iter():
         if not isinstance(node.tag, str):
             continue
-        if node.get(f"{{{CAMUNDA_NS}}}formKey"):
-            refs.forms.add(node.get(f"{{{CAMUNDA_NS}}}formKey"))
+        if form_reference(node):
+            refs.forms.add(form_reference(node))
         if node.tag == f"{{{BPMN_NS}}}businessRuleTask" and node.get(f"{{{CAMUNDA_NS}}}decisionRef"):
             refs.decisions.add(node.get(f"{{{CAMUNDA_NS}}}decisionRef"))
         if node.tag == f"{{{BPMN_NS}}}callActivity" and node.get("calledElement"):
@@ -189,8 +203,11 @@ def _close_over_calls(session, filename, root, bundle, decision_files, process_f
     closure = _Closure({}, {}, {})
     defined = {p.get("id") for p in root.findall(f"{{{BPMN_NS}}}process")}
     pending, refs_needed, ok = [root], _References(set(), set(), set()), True
+    calls: dict[str, list[tuple[str, str]]] = {}
     while pending:
-        refs = _references(pending.pop())
+        document = pending.pop()
+        calls.update(_calls(document))
+        refs = _references(document)
         refs_needed.forms |= refs.forms
         refs_needed.decisions |= refs.decisions
         for called in sorted(refs.called - defined):
@@ -212,6 +229,14 @@ def _close_over_calls(session, filename, root, bundle, decision_files, process_f
                 closure.decisions.update(deployed.assets.get("decisions", {}))
             defined |= {p.get("id") for p in called_root.findall(f"{{{BPMN_NS}}}process")}
             pending.append(called_root)
+    try:
+        main = main_process_id(root, filename)
+    except XmlRejected:
+        main = None  # reported when the file is parsed
+    cycle = call_cycle(calls, main) if main else None
+    if cycle:
+        problems.append(Problem(_cycle_message(cycle), cycle[0][1] if cycle[0][0] == main else None, filename))
+        ok = False
     for ref in sorted(refs_needed.decisions):
         if ref in decision_files:
             closure.decisions[decision_files[ref]] = bundle.dmn[decision_files[ref]]
@@ -222,6 +247,50 @@ def _close_over_calls(session, filename, root, bundle, decision_files, process_f
     return closure if ok else None
 
 
+def _calls(root) -> dict[str, list[tuple[str, str]]]:
+    """For each process of a document, its call activities as (called process id, call activity id)."""
+    return {process.get("id"): [(call.get("calledElement"), call.get("id"))
+                                for call in process.iter(f"{{{BPMN_NS}}}callActivity") if call.get("calledElement")]
+            for process in root.findall(f"{{{BPMN_NS}}}process")}
+
+
+def call_cycle(calls: dict[str, list[tuple[str, str]]], start: str) -> list[tuple[str, str]] | None:
+    """A chain of calls from `start` that comes back to a process already on it, as (caller, call activity) pairs.
+
+    A case of such a plan would start call after call and never end (SpiffWorkflow follows them all).
+    """
+    path: list[tuple[str, str]] = []
+    on_path, done = [start], set()
+
+    def visit(process: str) -> bool:
+        for called, activity in calls.get(process, []):
+            path.append((process, activity))
+            if called in on_path:
+                del path[:on_path.index(called)]
+                return True
+            if called not in done:
+                on_path.append(called)
+                if visit(called):
+                    return True
+                on_path.pop()
+                done.add(called)
+            path.pop()
+        return False
+
+    return path if visit(start) else None
+
+
+def _cycle_message(cycle: list[tuple[str, str]]) -> str:
+    first, activity = cycle[0]
+    if len(cycle) == 1:
+        return (f"process '{first}' calls itself (call activity '{activity}'): a case would never end; "
+                "repeat steps with a gateway loop or a standard loop instead")
+    chain = " → ".join([process for process, _ in cycle] + [first])
+    back = "calls" if len(cycle) == 2 else "leads"
+    return (f"process '{first}' calls '{cycle[1][0]}', which {back} back to '{first}' ({chain}): a case would "
+            "never end; repeat steps with a gateway loop or a standard loop instead")
+
+
 def _check_one(session, filename, xml, bundle, decision_files, process_files, problems) -> _Candidate | None:
     try:
         root = read_xml(xml, filename)
@@ -229,8 +298,8 @@ def _check_one(session, filename, xml, bundle, decision_files, process_files, pr
         problems.append(Problem(str(exc), file=filename))
         return None
     structural = lint_document(root, filename)
-    if structural:
-        problems.extend(structural)
+    if structural.problems:
+        problems.extend(structural.problems)
         return None
     closure = _close_over_calls(session, filename, root, bundle, decision_files, process_files, problems)
     if closure is None:
@@ -250,7 +319,8 @@ def _check_one(session, filename, xml, bundle, decision_files, process_files, pr
     problems.extend(found)
     if found:
         return None
-    return _Candidate(filename, xml, plan, closure.forms, closure.decisions, closure.called_documents)
+    return _Candidate(filename, xml, plan, closure.forms, closure.decisions, closure.called_documents,
+                      structural.warnings)
 
 
 def _validation_message(exc: ValidationException) -> str:
@@ -271,7 +341,7 @@ def _store(session: Session, candidate: _Candidate, actor: str, now: datetime) -
     digest = content_hash(xml, candidate.forms, candidate.decisions, candidate.called)
     latest = latest_version(session, plan.process_id)
     if latest is not None and latest.content_hash == digest:
-        return DeployResult(plan.process_id, latest.version, created=False)
+        return DeployResult(plan.process_id, latest.version, False, tuple(candidate.warnings))
     version = PlanVersion(
         plan_key=plan.process_id, version=(latest.version + 1) if latest else 1, name=plan.name,
         content_hash=digest, bpmn_xml=xml,
@@ -286,7 +356,7 @@ def _store(session: Session, candidate: _Candidate, actor: str, now: datetime) -
                           "file": candidate.filename, "forms": sorted(candidate.forms),
                           "called": sorted(candidate.called),
                           "decisions": sorted(candidate.decisions)})
-    return DeployResult(plan.process_id, version.version, created=True)
+    return DeployResult(plan.process_id, version.version, True, tuple(candidate.warnings))
 
 
 def latest_version(session: Session, plan_key: str) -> PlanVersion | None:

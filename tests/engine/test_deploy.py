@@ -81,12 +81,6 @@ def test_reserved_start_id_is_refused_with_a_clear_message(session_factory, tmp_
     assert any("'Start' is reserved" in p for p in problems)
 
 
-def test_plain_task_is_refused_because_it_would_block(session_factory, tmp_path, now):
-    extra = '<bpmn:task id="Task_Plain" name="Plain"/>'
-    problems = rejected(session_factory, write_plan(tmp_path, one_task_plan(timer=None, extra=extra)), now)
-    assert any("Task_Plain" in p and "would block" in p for p in problems)
-
-
 def test_bare_and_quoted_timer_values_are_both_accepted(session_factory, tmp_path, now):
     deploy_folder(session_factory, write_plan(tmp_path / "a", one_task_plan(timer="P3D")), now)
     deploy_folder(session_factory, write_plan(tmp_path / "b", one_task_plan(timer='"PT2H"')), now)
