@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
+from engine import form_conditions
 from engine.errors import FormInvalid
 
 def N_(template: str) -> str:
@@ -43,6 +44,8 @@ def schema_problems(schema) -> list[str]:
         seen.add(key)
         if component.get("type") in ("select", "radio", "checklist", "taglist") and not component.get("values"):
             problems.append(f"field '{key}' has no options ('values')")
+        if condition_problem := form_conditions.problem(component):
+            problems.append(condition_problem)
     return problems
 
 
@@ -76,6 +79,8 @@ def validate_submission(schema: dict, data: dict) -> dict:
     for component in input_components(schema):
         key = component["key"]
         label = component.get("label") or key
+        if form_conditions.is_hidden(component, data):
+            continue  # hidden by its condition: the browser neither shows nor submits it
         try:
             value = _clean(component, data.get(key))
         except FieldError as exc:

@@ -6,14 +6,17 @@ its first task, except one that walks it to its end.
 """
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timedelta
 
 import pytest
 
+from engine import forms
 from engine.calendar import WorkingCalendar
+from engine.errors import FormInvalid
 from tests.conftest import SHANGHAI
-from tests.processes.conftest import expect, working_days
+from tests.processes.conftest import expect, walk_closure, working_days
 from tests.support import ROOT, Desk
 
 H24 = timedelta(hours=24)
@@ -23,9 +26,11 @@ CALENDAR = WorkingCalendar()
 
 
 
+# Received when the case opens (the `now` fixture): Monday 2 March 2026, 09:00.
+RECEIVED = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
 REGISTRATION = {"complainant": "李先生", "contact": "13900000000", "channel": "phone", "category": "product_quality",
                 "content": "称产品致其受伤，要求赔偿十万元，否则向媒体曝光", "claimed_amount": 100000,
-                "malice_signs": "索要高额赔偿并以曝光相威胁"}
+                "malice_signs": "索要高额赔偿并以曝光相威胁", "received_at": RECEIVED.isoformat()}
 NOT_MALICIOUS = {"malicious": "no", "judgement_basis": "诉求有据，属正常投诉", "media_involved": "no"}
 KEEP_CONTACT = {"interview_note": "已约谈，说明核实需要时间，保持联系", "complainant_demands": "赔偿十万元"}
 OPINION = {"evidence_summary": "监控与购买记录显示伤情与产品无关", "handling_opinion": "认定为借机敲诈，建议警告并保全证据",
@@ -83,8 +88,8 @@ def decision(*measures):
 
 @pytest.fixture
 def walk(walk):
-    """Start a malicious_complaint case with the registration above."""
-    return lambda: walk("malicious_complaint", REGISTRATION)
+    """Start a malicious_complaint case with the registration above (or with `changes`)."""
+    return lambda **changes: walk("malicious_complaint", {**REGISTRATION, **changes})
 
 
 def up_to_decision(case, media_involved="no"):
@@ -118,12 +123,7 @@ def test_handed_over_complaint_runs_general_complaint_to_its_end_and_closes_the_
     case.complete("Task_FirstContact", {"contact_note": "已电话联系", "grade": "general"})
     expect(case, ("Task_VerifyNegotiate", "handler"))
     case.complete("Task_VerifyNegotiate", {"findings": "属实", "resolution": "更换产品", "compensation_amount": 0})
-    expect(case, ("Task_Feedback", "handler"))
-    case.complete("Task_Feedback", {"feedback_note": "已反馈", "feedback_channel": "phone"})
-    expect(case, ("Task_ReturnVisit", "intake"))
-    case.complete("Task_ReturnVisit", {"satisfied": "yes", "visit_note": "满意"})
-    expect(case, ("Task_Archive", "office_director"))
-    case.complete("Task_Archive", {"archive_note": "归档", "prevention_analysis": "no"})
+    walk_closure(case)
     assert case.ready() == [] and case.finished()
 
 
@@ -147,12 +147,12 @@ def test_missed_24h_legal_opinion_is_escalated_to_the_office_director(walk):
     expect(case, ("Task_CollectEvidence", "legal"), ("Task_KeepContact", "intake"))
     case.pass_time(2 * SECOND)
     due = expect(case, ("Task_KeepContact", "intake"), ("Task_OpinionEscalated", "office_director"))
-    assert due["Task_OpinionEscalated"] is None
+    assert due["Task_OpinionEscalated"] == working_days(case, 1)
     case.complete("Task_OpinionEscalated", OPINION)
     expect(case, ("Task_DecideMeasures", "general_manager"), ("Task_KeepContact", "intake"))
 
 
-def test_every_measure_the_general_manager_chooses_is_a_task_and_the_report_waits_for_all_branches(walk):
+def test_every_measure_the_general_manager_chooses_is_a_task_and_the_review_waits_for_all_of_them(walk):
     case = walk()
     up_to_decision(case)
     case.complete("Task_DecideMeasures", decision(*MEASURES))
@@ -161,12 +161,15 @@ def test_every_measure_the_general_manager_chooses_is_a_task_and_the_report_wait
     for task, _, data in list(MEASURES.values())[:3]:
         case.complete(task, data)
     case.complete("Task_FinalResolution", RESOLUTION)
-    expect(case, ("Task_KeepContact", "intake"), ("Task_LegalAction", "legal"))
+    expect(case, ("Task_KeepContact", "intake"), ("Task_LegalAction", "legal"), ("Task_ReportResult", "office_director"))
+    case.complete("Task_ReportResult", REPORT)
     case.complete("Task_KeepContact", KEEP_CONTACT)
     expect(case, ("Task_LegalAction", "legal"))
     case.complete("Task_LegalAction", MEASURES["legal_action"][2])
-    expect(case, ("Task_ReportResult", "office_director"))
-    report_review_archive(case)
+    expect(case, ("Task_Summary", "leadership"))
+    case.complete("Task_Summary", SUMMARY)
+    case.complete("Task_Archive", ARCHIVE)
+    assert case.ready() == [] and case.finished()
 
 
 def test_final_resolution_is_due_in_5_working_days_then_escalates_to_the_general_manager(walk):
@@ -182,10 +185,10 @@ def test_final_resolution_is_due_in_5_working_days_then_escalates_to_the_general
     expect(case, ("Task_FinalResolution", "office_director"), ("Task_Warning", "legal"))
     case.pass_time(2 * SECOND)
     due = expect(case, ("Task_ResolutionEscalated", "general_manager"), ("Task_Warning", "legal"))
-    assert due["Task_ResolutionEscalated"] is None
+    assert due["Task_ResolutionEscalated"] == working_days(case, 2)
     case.complete("Task_ResolutionEscalated", RESOLUTION)
+    expect(case, ("Task_ReportResult", "office_director"), ("Task_Warning", "legal"))
     case.complete("Task_Warning", MEASURES["warning"][2])
-    expect(case, ("Task_ReportResult", "office_director"))
     report_review_archive(case)
 
 
@@ -203,7 +206,7 @@ def test_report_is_due_2_working_days_after_the_resolution_then_escalates_to_the
     expect(case, ("Task_ReportResult", "office_director"))
     case.pass_time(2 * SECOND)
     due = expect(case, ("Task_ReportEscalated", "general_manager"))
-    assert due["Task_ReportEscalated"] is None
+    assert due["Task_ReportEscalated"] == working_days(case, 2)
     case.complete("Task_ReportEscalated", REPORT)
     expect(case, ("Task_Summary", "leadership"))
     case.complete("Task_Summary", SUMMARY)
@@ -211,7 +214,7 @@ def test_report_is_due_2_working_days_after_the_resolution_then_escalates_to_the
     assert case.finished()
 
 
-def test_media_or_government_involvement_opens_a_pr_branch_that_the_report_waits_for(walk):
+def test_media_or_government_involvement_opens_a_pr_branch_that_the_review_waits_for(walk):
     case = walk()
     case.complete("Task_JudgeMalicious", judged_malicious(media_involved="yes"))
     due = expect(case, ("Task_CollectEvidence", "legal"), ("Task_KeepContact", "intake"), ("Task_MediaVisit", "pr"))
@@ -226,10 +229,13 @@ def test_media_or_government_involvement_opens_a_pr_branch_that_the_report_waits
            ("Task_ReportAuthorities", "security"))
     case.complete("Task_ReportAuthorities", MEASURES["report_authorities"][2])
     case.complete("Task_FinalResolution", RESOLUTION)
+    case.complete("Task_ReportResult", REPORT)
     expect(case, ("Task_PublicStatement", "pr"))
     case.complete("Task_PublicStatement", MEDIA_STATEMENT)
-    expect(case, ("Task_ReportResult", "office_director"))
-    report_review_archive(case)
+    expect(case, ("Task_Summary", "leadership"))
+    case.complete("Task_Summary", SUMMARY)
+    case.complete("Task_Archive", ARCHIVE)
+    assert case.ready() == [] and case.finished()
 
 
 @pytest.mark.parametrize("outcome", ["failed", "published"])
@@ -252,10 +258,13 @@ def test_failed_media_talks_or_a_negative_report_bring_in_the_company_leadership
     report_review_archive(case)
 
 
+MAY_DAY_EVE = datetime(2026, 4, 30, 9, 0, tzinfo=SHANGHAI)
+
+
+@pytest.mark.parametrize("now", [MAY_DAY_EVE])
 def test_working_day_deadlines_follow_the_official_calendar_over_the_may_day_holiday(walk):
-    case = walk()
-    # Judged on Thursday 30 April 2026: 1-5 May are off, Saturday 9 May is a make-up working day (调休上班).
-    case.pass_time(datetime(2026, 4, 30, 9, 0, tzinfo=SHANGHAI) - case.now)
+    # Received on Thursday 30 April 2026: 1-5 May are off, Saturday 9 May is a make-up working day (调休上班).
+    case = walk(received_at=MAY_DAY_EVE.isoformat())
     expect(case, ("Task_JudgeMalicious", "legal"))
     up_to_decision(case)
     case.complete("Task_KeepContact", KEEP_CONTACT)
@@ -269,3 +278,145 @@ def test_working_day_deadlines_follow_the_official_calendar_over_the_may_day_hol
     # 6 and 7 May: due when Thursday 7 May ends.
     assert due["Task_ReportResult"] == working_days(case, 2) == datetime(2026, 5, 8, tzinfo=SHANGHAI)
     report_review_archive(case)
+
+
+# ---------------------------------------------------------------- deadlines count from receipt
+
+def test_legal_opinion_is_due_24h_after_receipt_not_after_the_judgement(walk):
+    case = walk()
+    case.pass_time(timedelta(hours=4))
+    case.complete("Task_JudgeMalicious", judged_malicious())
+    due = expect(case, ("Task_CollectEvidence", "legal"), ("Task_KeepContact", "intake"))
+    # 接到恶意投诉后…24小时内报送总经理: Tuesday 3 March 09:00, however late the judgement came.
+    assert due["Task_CollectEvidence"] == datetime(2026, 3, 3, 9, 0, tzinfo=SHANGHAI)
+
+
+def test_final_resolution_is_due_5_working_days_after_receipt_however_late_the_decision(walk):
+    case = walk()
+    case.pass_time(timedelta(days=1))
+    up_to_decision(case)
+    case.pass_time(timedelta(days=2))
+    case.complete("Task_DecideMeasures", decision("warning"))
+    due = expect(case, ("Task_FinalResolution", "office_director"), ("Task_KeepContact", "intake"),
+                 ("Task_Warning", "legal"))
+    # Received Monday 2 March: 3, 4, 5, 6 and 9 March count; the decision on Thursday changes nothing.
+    assert due["Task_FinalResolution"] == datetime(2026, 3, 10, tzinfo=SHANGHAI)
+
+
+def test_complaint_handed_over_to_general_complaint_keeps_the_24h_first_contact_from_receipt(walk):
+    case = walk()
+    case.pass_time(timedelta(hours=10))
+    case.complete("Task_JudgeMalicious", NOT_MALICIOUS)
+    due = expect(case, ("Task_FirstContact", "intake"))
+    assert due["Task_FirstContact"] == RECEIVED + H24 == datetime(2026, 3, 3, 9, 0, tzinfo=SHANGHAI)
+
+
+# ---------------------------------------------------------------- the report does not wait for long measures
+
+def test_report_to_the_general_manager_does_not_wait_for_litigation_to_end(walk):
+    case = walk()
+    up_to_decision(case, media_involved="yes")
+    case.complete("Task_DecideMeasures", decision("legal_action"))
+    case.pass_time(timedelta(days=1))
+    case.complete("Task_FinalResolution", RESOLUTION)
+    due = expect(case, ("Task_KeepContact", "intake"), ("Task_LegalAction", "legal"), ("Task_MediaVisit", "pr"),
+                 ("Task_ReportResult", "office_director"))
+    # Resolution on Tuesday 3 March: 4 and 5 March count, due when Thursday ends; the lawsuit runs on.
+    assert due["Task_ReportResult"] == working_days(case, 2) == datetime(2026, 3, 6, tzinfo=SHANGHAI)
+    case.complete("Task_ReportResult", REPORT)
+    expect(case, ("Task_KeepContact", "intake"), ("Task_LegalAction", "legal"), ("Task_MediaVisit", "pr"))
+    case.complete("Task_KeepContact", KEEP_CONTACT)
+    case.complete("Task_MediaVisit", {"media_party": "media", "media_visit_note": "已说明", "media_outcome": "understood"})
+    case.complete("Task_PublicStatement", MEDIA_STATEMENT)
+    expect(case, ("Task_LegalAction", "legal"))
+    case.complete("Task_LegalAction", MEASURES["legal_action"][2])
+    expect(case, ("Task_Summary", "leadership"))
+    case.complete("Task_Summary", SUMMARY)
+    case.complete("Task_Archive", ARCHIVE)
+    assert case.ready() == [] and case.finished()
+
+
+# ---------------------------------------------------------------- every escalated step has a deadline and a next level
+
+def test_office_director_missing_the_escalated_opinion_leaves_the_decision_to_the_general_manager(walk):
+    case = walk()
+    case.complete("Task_JudgeMalicious", judged_malicious())
+    case.complete("Task_KeepContact", KEEP_CONTACT)
+    case.pass_time(H24 + SECOND)
+    due = expect(case, ("Task_OpinionEscalated", "office_director"))
+    # Escalated on Tuesday 3 March 09:00: one working day, due when Wednesday ends.
+    assert due["Task_OpinionEscalated"] == working_days(case, 1) == datetime(2026, 3, 5, tzinfo=SHANGHAI)
+    case.pass_time(due["Task_OpinionEscalated"] - case.now - SECOND)
+    expect(case, ("Task_OpinionEscalated", "office_director"))
+    case.pass_time(2 * SECOND)
+    expect(case, ("Task_DecideMeasures", "general_manager"))
+
+
+def test_escalated_final_resolution_has_2_working_days_then_goes_to_the_leadership(walk):
+    case = walk()
+    up_to_decision(case)
+    case.complete("Task_KeepContact", KEEP_CONTACT)
+    case.complete("Task_DecideMeasures", decision("warning"))
+    case.complete("Task_Warning", MEASURES["warning"][2])
+    case.pass_time(datetime(2026, 3, 10, tzinfo=SHANGHAI) - case.now + SECOND)
+    due = expect(case, ("Task_ResolutionEscalated", "general_manager"))
+    # Escalated as Tuesday 10 March begins (that day not counted): 11 and 12 March count.
+    assert due["Task_ResolutionEscalated"] == working_days(case, 2) == datetime(2026, 3, 13, tzinfo=SHANGHAI)
+    case.pass_time(due["Task_ResolutionEscalated"] - case.now + SECOND)
+    due = expect(case, ("Task_ResolutionLeadership", "leadership"))
+    # Escalated as Friday 13 March begins: 16 and 17 March count.
+    assert due["Task_ResolutionLeadership"] == working_days(case, 2) == datetime(2026, 3, 18, tzinfo=SHANGHAI)
+    case.pass_time(due["Task_ResolutionLeadership"] - case.now + SECOND)
+    # The top of the ladder: the miss is recorded and the task stays with the leadership, now overdue.
+    expect(case, ("Task_ResolutionLeadership", "leadership"))
+    case.complete("Task_ResolutionLeadership", RESOLUTION)
+    expect(case, ("Task_ReportResult", "office_director"))
+    report_review_archive(case)
+
+
+def test_escalated_report_has_2_working_days_then_goes_to_the_leadership(walk):
+    case = walk()
+    up_to_decision(case)
+    case.complete("Task_KeepContact", KEEP_CONTACT)
+    case.complete("Task_DecideMeasures", decision("warning"))
+    case.complete("Task_Warning", MEASURES["warning"][2])
+    case.complete("Task_FinalResolution", RESOLUTION)
+    case.pass_time(working_days(case, 2) - case.now + SECOND)
+    due = expect(case, ("Task_ReportEscalated", "general_manager"))
+    # Report due when Wednesday 4 March ends; escalated as Thursday begins: 6 and 9 March count.
+    assert due["Task_ReportEscalated"] == working_days(case, 2) == datetime(2026, 3, 10, tzinfo=SHANGHAI)
+    case.pass_time(due["Task_ReportEscalated"] - case.now + SECOND)
+    due = expect(case, ("Task_ReportLeadership", "leadership"))
+    # Escalated as Tuesday 10 March begins: 11 and 12 March count.
+    assert due["Task_ReportLeadership"] == working_days(case, 2) == datetime(2026, 3, 13, tzinfo=SHANGHAI)
+    case.complete("Task_ReportLeadership", REPORT)
+    expect(case, ("Task_Summary", "leadership"))
+    case.complete("Task_Summary", SUMMARY)
+    case.complete("Task_Archive", ARCHIVE)
+    assert case.finished()
+
+
+# ---------------------------------------------------------------- form rules
+
+def test_the_kind_of_malice_is_required_only_when_the_complaint_is_judged_malicious():
+    schema = json.loads((ROOT / "forms" / "mc_judgement.form").read_text(encoding="utf-8"))
+    without_type = {k: v for k, v in judged_malicious().items() if k != "malicious_type"}
+    with pytest.raises(FormInvalid) as refused:
+        forms.validate_submission(schema, without_type)
+    assert set(refused.value.errors) == {"malicious_type"}
+    assert forms.validate_submission(schema, NOT_MALICIOUS) == NOT_MALICIOUS
+
+
+@pytest.mark.parametrize("contact, valid", [
+    ("13900000000", True), ("+86 13900000000", True), ("010-62345678", True), ("0755-2345678-123", True),
+    ("li@example.cn", True), ("12900000000", False), ("62345678", False), ("北京市朝阳区", False),
+])
+def test_registration_contact_must_be_a_mainland_phone_or_an_e_mail(contact, valid):
+    schema = json.loads((ROOT / "forms" / "mc_register.form").read_text(encoding="utf-8"))
+    submission = {**REGISTRATION, "contact": contact}
+    if valid:
+        assert forms.validate_submission(schema, submission)["contact"] == contact
+    else:
+        with pytest.raises(FormInvalid) as refused:
+            forms.validate_submission(schema, submission)
+        assert set(refused.value.errors) == {"contact"}

@@ -24,9 +24,9 @@ CALENDAR = WorkingCalendar()
 
 
 
-def registration(received_at, complaint_type):
+def registration(received_where, complaint_type):
     return {"complainant": "张女士", "contact": "13800000001", "student_name": "王小明", "campus": "城南校区",
-            "received_at": received_at, "channel": "phone", "category": "course", "complaint_type": complaint_type,
+            "received_where": received_where, "channel": "phone", "category": "course", "complaint_type": complaint_type,
             "content": "数学老师频繁更换，作业无人批改", "claimed_amount": 2000}
 
 
@@ -57,9 +57,9 @@ EXECUTED = {"execution_result": "已更换教师并退款", "responsible_staff":
 
 @pytest.fixture
 def walk(walk):
-    """Start a training_school_complaint case received at `received_at` of type `complaint_type`."""
-    return lambda received_at="hq", complaint_type="problem": walk(
-        "training_school_complaint", registration(received_at, complaint_type))
+    """Start a training_school_complaint case received at `received_where` of type `complaint_type`."""
+    return lambda received_where="hq", complaint_type="problem": walk(
+        "training_school_complaint", registration(received_where, complaint_type))
 
 
 def closes_with_feedback_visit_and_archive(case):
