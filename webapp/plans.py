@@ -134,8 +134,16 @@ def _deployed(plan_key: str, result: plans.DeployResult):
     """The answer to a deploy from the browser: say what happened on the next page, and where to go."""
     flash(_("Deployed %(plan)s version %(num)d.", plan=plan_key, num=result.version) if result.created
           else _("Nothing changed: %(plan)s stays at version %(num)d.", plan=plan_key, num=result.version), "success")
+    _flash_warnings([result])
     return jsonify({"version": result.version, "created": result.created,
+                    "warnings": [w.as_dict() for w in result.warnings],
                     "redirect": url_for("plans.plan", plan_key=plan_key)})
+
+
+def _flash_warnings(results: list[plans.DeployResult]) -> None:
+    """What deployed but will not behave as in Camunda (a plain task passed through), on the next page."""
+    for warning in (w for result in results for w in result.warnings):
+        flash(_("Warning: %(warning)s", warning=str(warning)), "warning")
 
 
 def _problems(error: DeployRejected) -> list[dict]:
@@ -225,6 +233,7 @@ def upload():
         return render_template("plans/rejected.html", problems=rejected.problems), 422
     for result in results:
         flash(_("%(plan)s: version %(num)d", plan=result.plan_key, num=result.version), "success")
+    _flash_warnings(results)
     return redirect(url_for("plans.plan", plan_key=results[0].plan_key))
 
 
