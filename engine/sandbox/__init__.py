@@ -1,8 +1,27 @@
-"""The only place where process owners' expressions and scripts run.
+"""The only place where process owners' expressions and scripts run: in sandbox processes.
 
 Gateway conditions, timer values, DMN cells and script tasks are written in the browser by
 process owners, so every one of them is untrusted. SpiffWorkflow would `eval`/`exec` them
 with full builtins; `SandboxEnvironment` replaces that.
+
+The boundary is the operating system's (pool.py, child.py, confine.py)
+- `check`, `evaluate`, `execute` and `SandboxEnvironment` send the code and the case data
+  (plain data, wire.py) to one of a few warm sandbox processes — fresh interpreters started
+  by the server, confined before they read any code: rlimits (address space
+  `PLANFLOW_SANDBOX_MEMORY_MB`, CPU seconds, no new files or processes, no core files),
+  no_new_privs, a seccomp allowlist of system calls (no open, socket, fork, exec, kill,
+  ptrace), a network namespace where the kernel allows, and uid nobody when started as root.
+- The server waits at most the time limit (`PLANFLOW_SANDBOX_TIME_LIMIT`, 1 s) for an
+  answer, then kills the process with SIGKILL: `SandboxTimeout`. A process that crashes
+  (C stack overflow, out of memory, killed) gives `SandboxCrashed`. Either way it is
+  replaced in the background and other requests carry on.
+- The engine's functions (`working_days`, ...) are called back over the pipe and run in the
+  server, with its clock and calendar; arguments and results are plain data.
+- Only plain data comes back: None, bool, int, float, str, list, tuple, dict, set,
+  date/datetime/time/timedelta, Decimal. Anything else is a `SandboxRuntimeError`.
+
+Everything below is the first line of defence, enforced inside the sandbox process; it gives
+precise errors with line numbers and keeps ordinary mistakes cheap.
 
 What the code may use
 - Python expressions and statements: arithmetic, comparisons, `and/or/not`, `if/elif/else`,
@@ -31,12 +50,14 @@ An attribute is checked again when it runs, against the actual type: nothing at 
 read from functions, types, generators and other objects not listed.
 
 Limits, and why
-- CPU time (`DEFAULT_TIME_LIMIT`, 1 s, per call or per environment): a trace function
+- CPU time (`DEFAULT_TIME_LIMIT`, 1 s, per call or per environment): in a sandbox process
+  the code stops itself at 95 % of the limit, the server kills it at 105 %. A trace function
   installed with `sys.settrace` for the calling thread only (so it works in web and worker
   threads alike) counts executed lines and stops the run with `SandboxTimeout`. The stop is
   a `BaseException` that `except Exception` cannot catch; a trace function that raises is
   switched off by CPython, so every `except`/`finally` body starts with a check that the
-  trace is still on, and `except:` is refused.
+  trace is still on and that no stop is pending, and `except:` is refused. A stop swallowed
+  anyway (`finally: return`) still ends the run when it returns.
 - Recursion: functions defined in the code may nest at most `MAX_CALL_DEPTH` calls.
 - A C-level call cannot be interrupted, so its inputs are bounded before it starts:
   `range()` and lists/tuples built by `*`/`+` have at most `MAX_ITEMS` items, texts at most
@@ -49,7 +70,8 @@ Limits, and why
   (`x in dict`, `x in set` and `x in text` need no measuring.) Tuples, the only values
   hashed element by element every time, are measured when built. Smaller bounds: code of
   at most `MAX_SOURCE_LENGTH` characters, `zip()` of at most 16 sequences, `round()` to
-  at most 1,000 digits, `int()` of texts up to 5,000 characters.
+  at most 1,000 digits, `int()` of texts up to 5,000 characters giving at most
+  `MAX_INT_BITS` bits, `pow(a, b, m)` of numbers up to `MAX_INT_BITS` bits.
 - `map`, `filter` and the `key=` of `sorted`/`min`/`max` call their function item by item
   from Python, so a C function applied to every item of a long list (`map(text.count, l)`)
   still meets the time limit.
@@ -61,28 +83,21 @@ Limits, and why
   `MAX_VALUE_SIZE` characters each. Functions the script defines are dropped. A script that
   fails changes nothing. Expressions return a value, never a function or generator.
 
-Functions passed in by the engine are trusted, run under the same time limit, and must
-validate their own arguments; they must not catch `BaseException`.
+Functions passed in by the engine are trusted, run in the server within the same wall-time
+limit, and must validate their own arguments.
 """
 from __future__ import annotations
 
-import ast
-import copy
-import functools
-import textwrap
-
-from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
-
+from engine.sandbox import boundary
 from engine.sandbox.errors import (
+    SandboxCrashed,
     SandboxError,
     SandboxRefused,
     SandboxRuntimeError,
     SandboxTimeout,
     SandboxTooLarge,
 )
-from engine.sandbox.guards import _HELPERS, _Guard
 from engine.sandbox.limits import (
-    _SANDBOX_FILENAME,
     DEFAULT_TIME_LIMIT,
     MAX_CALL_DEPTH,
     MAX_INT_BITS,
@@ -93,139 +108,40 @@ from engine.sandbox.limits import (
     MAX_STRING_LENGTH,
     MAX_VALUE_SIZE,
 )
-from engine.sandbox.rules import _first_problem
-from engine.sandbox.running import _run
 from engine.sandbox.safe_builtins import SAFE_BUILTINS
-from engine.sandbox.sizes import _SCALARS
-from engine.sandbox.values import _check_result, _check_value, _describe, _foreign_objects
 
 __all__ = [
     "DEFAULT_TIME_LIMIT", "MAX_CALL_DEPTH", "MAX_INT_BITS", "MAX_ITEMS", "MAX_MEMORY_GROWTH", "MAX_NESTING",
-    "MAX_SOURCE_LENGTH", "MAX_STRING_LENGTH", "MAX_VALUE_SIZE", "SAFE_BUILTINS", "SandboxEnvironment",
-    "SandboxError", "SandboxRefused", "SandboxRuntimeError", "SandboxTimeout", "SandboxTooLarge", "check",
-    "evaluate", "execute",
+    "MAX_SOURCE_LENGTH", "MAX_STRING_LENGTH", "MAX_VALUE_SIZE", "SAFE_BUILTINS", "SandboxCrashed",
+    "SandboxEnvironment", "SandboxError", "SandboxRefused", "SandboxRuntimeError", "SandboxTimeout",
+    "SandboxTooLarge", "check", "evaluate", "execute", "protections", "selftest",
 ]
 
 
 def check(source: str, mode: str) -> None:
     """Raise SandboxRefused if source ('eval' or 'exec') breaks the sandbox's rules."""
-    _compile(_normalize(source, mode), mode)
+    boundary.check(source, mode)
 
 
 def evaluate(expression: str, data: dict, functions: dict | None = None, *,
-             time_limit: float = DEFAULT_TIME_LIMIT) -> object:
+             time_limit: float | None = None) -> object:
     """Return the value of expression with data's keys as variables."""
-    return _evaluate(expression, data, functions or {}, None, time_limit)
+    return boundary.evaluate(expression, data, functions or {}, None, time_limit)
 
 
 def execute(script: str, data: dict, functions: dict | None = None, *,
-            time_limit: float = DEFAULT_TIME_LIMIT) -> None:
+            time_limit: float | None = None) -> None:
     """Run script; its new, changed and deleted top-level variables update data."""
-    _execute(script, data, functions or {}, None, time_limit)
+    boundary.execute(script, data, functions or {}, None, time_limit)
 
 
-class SandboxEnvironment(BasePythonScriptEngineEnvironment):
-    """SpiffWorkflow script environment that runs everything through the sandbox.
-
-    `external_context` (data objects, DMN input values) is visible as variables and never
-    written back, as in SpiffWorkflow's own TaskDataEnvironment.
-    """
-
-    def __init__(self, functions: dict | None = None, *, time_limit: float = DEFAULT_TIME_LIMIT):
-        super().__init__(dict(functions or {}))
-        self.time_limit = time_limit
-
-    def evaluate(self, expression, context, external_context=None):
-        return _evaluate(expression, context, self.globals, external_context, self.time_limit)
-
-    def execute(self, script, context, external_context=None):
-        _execute(script, context, self.globals, external_context, self.time_limit)
-        return True
-
-    def call_service(self, context, **kwargs):
-        raise SandboxRefused("service tasks are not supported: plans cannot call external services")
+protections = boundary.protections
+selftest = boundary.selftest
 
 
-# --- running -------------------------------------------------------------------------
-
-
-def _evaluate(expression, data, functions, extra, time_limit):
-    source = _normalize(expression, "eval")
-    code = _compile(source, "eval")
-    # MAX_MEMORY_GROWTH is read here, at each run, so that setting it on the package takes effect
-    result = _run(code, source, _scope(data, extra, functions), time_limit, MAX_MEMORY_GROWTH)
-    if type(result) not in _SCALARS:
-        _check_result(result, source)
-    return result
-
-
-def _execute(script, data, functions, extra, time_limit):
-    source = _normalize(script, "exec")
-    code = _compile(source, "exec")
-    working = copy.deepcopy(data)         # a failing script must leave the case untouched
-    kept = _foreign_objects(working)      # non-JSON values the engine put there may stay
-    scope = _scope(working, extra, functions)
-    _run(code, source, scope, time_limit, MAX_MEMORY_GROWTH)
-    hidden = set(extra or ()) | set(_HELPERS)
-    results, removed = {}, []
-    for name, value in scope.items():
-        if not _visible(name) or name in hidden:
-            continue
-        if name in functions:
-            if value is not functions[name]:
-                raise SandboxRuntimeError(f"'{name}' is the name of a function; use another variable name",
-                                          source=source)
-        elif callable(value):
-            removed.append(name)           # functions the script defined are not case data
-        else:
-            _check_value(name, value, kept)
-            results[name] = value
-    for name in data:
-        if name not in scope and _visible(name) and name.isidentifier() and name not in functions \
-                and name not in hidden:
-            removed.append(name)
-    for name in removed:
-        data.pop(name, None)
-    data.update(results)
-
-
-def _visible(name):
-    """Whether sandboxed code can name this variable (other data keys are kept as they are)."""
-    return isinstance(name, str) and not name.startswith("_")
-
-
-def _normalize(source, mode):
-    if not isinstance(source, str):
-        raise SandboxRefused(f"expected the code as text, got {_describe(source)}")
-    if mode == "eval":
-        return source.strip()
-    if mode == "exec":
-        return textwrap.dedent(source)
-    raise ValueError(f"mode must be 'eval' or 'exec', not {mode!r}")
-
-
-def _scope(data, extra, functions):
-    scope = dict(data)
-    if extra:
-        scope.update(extra)
-    scope.update(functions)
-    scope.update(_HELPERS)
-    return scope
-
-
-@functools.lru_cache(maxsize=4096)
-def _compile(source, mode):
-    """Check source against the rules, add the runtime guards, and compile it (cached)."""
-    if len(source) > MAX_SOURCE_LENGTH:
-        raise SandboxRefused(f"the code is longer than {MAX_SOURCE_LENGTH:,} characters")
-    try:
-        tree = ast.parse(source, _SANDBOX_FILENAME, mode)
-        problem = _first_problem(tree, mode)
-        if problem:
-            raise SandboxRefused(problem[1], line=problem[0], source=source)
-        tree = ast.fix_missing_locations(_Guard().visit(tree))
-        return compile(tree, _SANDBOX_FILENAME, mode)
-    except SyntaxError as error:
-        raise SandboxRefused(f"invalid syntax: {error.msg}", line=error.lineno, source=source) from None
-    except (RecursionError, MemoryError):
-        raise SandboxRefused("the code is nested too deeply", source=source) from None
+def __getattr__(name):
+    # SandboxEnvironment needs SpiffWorkflow; a sandbox process imports this package without it.
+    if name == "SandboxEnvironment":
+        from engine.sandbox.environment import SandboxEnvironment
+        return SandboxEnvironment
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

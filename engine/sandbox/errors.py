@@ -1,6 +1,8 @@
 """The errors sandboxed code ends with, and the stop that ends a run from inside it."""
 from __future__ import annotations
 
+import threading
+
 
 class SandboxError(Exception):
     """An expression or script was refused, stopped, or failed."""
@@ -30,6 +32,12 @@ class SandboxTooLarge(SandboxError):
     """The code would build a value, or nest calls, beyond the sandbox's limits."""
 
 
+class SandboxCrashed(SandboxError):
+    """The sandbox process running the code died (a crash, out of memory, or killed from outside)."""
+
+    shows_source = False
+
+
 class SandboxRuntimeError(SandboxError):
     """The code failed while running (unknown name, missing key, wrong type, ...)."""
 
@@ -44,6 +52,20 @@ class _Stop(BaseException):
     def __init__(self, kind, reason):
         super().__init__(reason)
         self.kind, self.reason = kind, reason
+        if getattr(_pending, "stop", None) is None:
+            _pending.stop = self
+
+
+# The first stop of the current run, per thread: a stop swallowed by `finally: return` still ends the run.
+_pending = threading.local()
+
+
+def pending_stop():
+    return getattr(_pending, "stop", None)
+
+
+def clear_pending_stop():
+    _pending.stop = None
 
 
 def _too_large(reason):

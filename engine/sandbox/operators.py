@@ -61,6 +61,9 @@ def _pow(base, exponent, modulus=None):
     if modulus is None and isinstance(base, int) and isinstance(exponent, int) and exponent > 1 and abs(base) > 1:
         if exponent.bit_length() > 32 or exponent * math.log2(abs(base)) > MAX_INT_BITS:
             raise _too_large(f"the result of '**' would be a number above {MAX_INT_BITS:,} bits")
+    if modulus is not None and any(isinstance(number, int) and number.bit_length() > MAX_INT_BITS
+                                   for number in (base, exponent, modulus)):
+        raise _too_large(f"pow() with a modulus takes numbers of at most {MAX_INT_BITS:,} bits")
     return pow(base, exponent) if modulus is None else pow(base, exponent, modulus)
 
 

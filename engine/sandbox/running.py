@@ -3,7 +3,15 @@ from __future__ import annotations
 
 import sys
 
-from engine.sandbox.errors import SandboxError, SandboxRefused, SandboxRuntimeError, SandboxTooLarge, _Stop
+from engine.sandbox.errors import (
+    SandboxError,
+    SandboxRefused,
+    SandboxRuntimeError,
+    SandboxTooLarge,
+    _Stop,
+    clear_pending_stop,
+    pending_stop,
+)
 from engine.sandbox.limits import _SANDBOX_FILENAME, _tracer
 from engine.sandbox.safe_builtins import _UNAVAILABLE
 from engine.sandbox.sizes import _size
@@ -14,12 +22,17 @@ def _run(code, source, scope, time_limit, memory_limit):
     if not time_limit > 0:
         raise ValueError(f"time_limit must be positive, not {time_limit!r}")
     previous = sys.gettrace()
+    clear_pending_stop()
     sys.settrace(_tracer(time_limit, memory_limit))
     try:
         try:
-            return eval(code, scope)
+            result = eval(code, scope)
         finally:
             sys.settrace(previous)   # before handling: nothing below may be charged or stopped
+        swallowed = pending_stop()
+        if swallowed is not None:    # the code swallowed a stop (`finally: return`): it still ends the run
+            raise swallowed
+        return result
     except _Stop as stop:
         while isinstance(stop.__context__, _Stop):   # report the first limit hit, not a re-raise
             stop = stop.__context__
@@ -28,6 +41,8 @@ def _run(code, source, scope, time_limit, memory_limit):
         raise
     except Exception as error:
         failure = _explain(error) + (_line_in(error.__traceback__), type(error).__name__)
+    finally:
+        clear_pending_stop()
     kind, reason, line, error_type = failure
     if kind is SandboxRuntimeError:
         raise SandboxRuntimeError(reason, line=line, source=source, error_type=error_type)

@@ -6,7 +6,7 @@ import datetime
 import functools
 
 from engine.sandbox.errors import SandboxRefused, _Stop, _too_large
-from engine.sandbox.limits import MAX_ITEMS, MAX_STRING_LENGTH
+from engine.sandbox.limits import MAX_INT_BITS, MAX_ITEMS, MAX_STRING_LENGTH
 from engine.sandbox.operators import _pow
 from engine.sandbox.sizes import _check_length, _check_tuple, _printable, _size
 
@@ -150,7 +150,10 @@ def _str(*args):
 def _int(*args, **kwargs):
     if args and isinstance(args[0], str) and len(args[0]) > 5000:
         raise _too_large("texts longer than 5,000 characters cannot be read as a number")
-    return int(*args, **kwargs)
+    number = int(*args, **kwargs)
+    if number.bit_length() > MAX_INT_BITS:   # `int('f' * 5000, 16)` has 20,000 bits
+        raise _too_large(f"the number would be above {MAX_INT_BITS:,} bits")
+    return number
 
 
 def _tuple(iterable=()):
@@ -202,4 +205,6 @@ SAFE_BUILTINS = {
     **{error.__name__: error for error in (Exception, ArithmeticError, AssertionError, IndexError, KeyError,
                                            LookupError, TypeError, ValueError, ZeroDivisionError)},
 }
-_UNAVAILABLE = frozenset(name for name in dir(builtins) if not name.startswith("_")) - set(SAFE_BUILTINS)
+# `site` adds help, exit, ... to builtins; a sandbox process runs without it and must refuse them all the same.
+_UNAVAILABLE = frozenset(name for name in dir(builtins) if not name.startswith("_")).union(
+    {"help", "exit", "quit", "copyright", "credits", "license"}) - set(SAFE_BUILTINS)

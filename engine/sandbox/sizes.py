@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 import types
 
-from engine.sandbox.errors import _too_large
+from engine.sandbox.errors import _too_large, pending_stop
 from engine.sandbox.limits import MAX_INT_BITS, MAX_ITEMS, MAX_STRING_LENGTH
 
 
@@ -118,5 +118,9 @@ def _limited(value):
 
 
 def _alive():
+    """Runs first in every except and finally body: a stopped run may not carry on from there."""
     if sys.gettrace() is None:   # CPython switched the limits off: stop rather than run unlimited
         raise _too_large("the calculation hit a resource limit (memory or recursion)")
+    stop = pending_stop()
+    if stop is not None:
+        raise stop

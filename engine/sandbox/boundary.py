@@ -1,0 +1,99 @@
+"""Send code and case data across the process boundary and turn the answer back into values or errors.
+
+The server only normalises the text (strip, dedent) and packs plain data; checking,
+compiling and running happen in a sandbox process (pool.py, child.py).
+"""
+from __future__ import annotations
+
+import sys
+
+from engine.sandbox import pool, wire
+from engine.sandbox.errors import (
+    SandboxCrashed,
+    SandboxRefused,
+    SandboxRuntimeError,
+    SandboxTimeout,
+    SandboxTooLarge,
+)
+from engine.sandbox.interpreter import apply_changes, normalize
+from engine.sandbox.limits import DEFAULT_TIME_LIMIT
+
+_KINDS = {kind.__name__: kind for kind in (SandboxRefused, SandboxTimeout, SandboxTooLarge, SandboxRuntimeError,
+                                           SandboxCrashed)}
+
+
+def check(source, mode: str) -> None:
+    """Raise SandboxRefused if source breaks the sandbox's rules (checked in a sandbox process)."""
+    source = normalize(source, mode)
+    answer = pool.shared().run({"op": "check", "source": source, "mode": mode}, {}, _limit(None))
+    _raise_error(answer, source)
+
+
+def evaluate(source, data: dict, functions: dict, extra: dict | None, time_limit: float | None):
+    """The value of an expression, computed in a sandbox process."""
+    source = normalize(source, "eval")
+    answer = _run("eval", source, data, functions, extra, time_limit)
+    if "value" not in answer:
+        raise SandboxCrashed("the sandbox process gave no value")
+    return answer["value"]
+
+
+def execute(source, data: dict, functions: dict, extra: dict | None, time_limit: float | None) -> None:
+    """Run a script in a sandbox process; its new, changed and deleted variables update data."""
+    source = normalize(source, "exec")
+    answer = _run("exec", source, data, functions, extra, time_limit)
+    results, removed = answer.get("set"), answer.get("removed")
+    if not isinstance(results, dict) or not isinstance(removed, list) \
+            or not all(isinstance(name, str) for name in [*results, *removed]):
+        raise SandboxCrashed("the sandbox process gave a malformed answer")
+    apply_changes(data, results, removed)
+
+
+def selftest() -> dict:
+    """What a sandbox process reports when it tries to open a file, fork, connect, signal, exec."""
+    return pool.shared().run({"op": "selftest"}, {}, 5.0)["value"]
+
+
+def protections() -> dict:
+    """What confines the sandbox processes on this machine."""
+    return pool.shared().protections()
+
+
+def _run(op, source, data, functions, extra, time_limit):
+    limit = _limit(time_limit)
+    opaque = {}
+    try:
+        request = {"op": op, "source": source, "data": wire.encode(data, opaque),
+                   "extra": wire.encode(extra, opaque) if extra else None, "functions": sorted(functions),
+                   "time_limit": limit, "memory_limit": _memory_limit()}
+    except (ValueError, RecursionError):
+        raise SandboxRefused("the case data is nested too deeply to be evaluated") from None
+    answer = pool.shared().run(request, functions, limit, opaque)
+    _raise_error(answer, source)
+    return answer
+
+
+def _limit(time_limit):
+    limit = DEFAULT_TIME_LIMIT if time_limit is None else time_limit
+    if not limit > 0:
+        raise ValueError(f"time_limit must be positive, not {time_limit!r}")
+    return float(limit)
+
+
+def _memory_limit() -> int:
+    """MAX_MEMORY_GROWTH as set on the package now (tests and operators may lower it)."""
+    return int(sys.modules["engine.sandbox"].MAX_MEMORY_GROWTH)
+
+
+def _raise_error(answer: dict, source: str) -> None:
+    error = answer.get("error")
+    if error is None:
+        return
+    if not isinstance(error, dict) or error.get("kind") not in _KINDS or not isinstance(error.get("reason"), str):
+        raise SandboxCrashed("the sandbox process gave a malformed answer")
+    kind, reason = _KINDS[error["kind"]], error["reason"][:2000]
+    line = error.get("line") if type(error.get("line")) is int else None
+    if kind is SandboxRuntimeError:
+        error_type = error.get("error_type")
+        raise kind(reason, line=line, source=source, error_type=error_type if isinstance(error_type, str) else None)
+    raise kind(reason, line=line, source=source)

@@ -1,0 +1,289 @@
+"""Warm sandbox processes shared by the server's threads, each request under a wall-time limit.
+
+A request takes an idle process (or starts one, up to `PLANFLOW_SANDBOX_PROCESSES`), sends
+the code and data, serves the process's calls of engine functions, and waits for the answer
+at most the time limit. A process that overruns is killed with SIGKILL; one that dies,
+overruns or answers nonsense is dropped and a fresh one is started in the background, so
+the next request finds a warm process. Nothing here runs process owners' code.
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from engine.sandbox import wire
+from engine.sandbox.errors import SandboxCrashed, SandboxTimeout
+
+PROCESSES = int(os.environ.get("PLANFLOW_SANDBOX_PROCESSES", "2"))
+MEMORY_MB = int(os.environ.get("PLANFLOW_SANDBOX_MEMORY_MB", "512"))
+CPU_SECONDS = 120                 # the OS limit over a process's whole life; it retires at half of it
+KILL_SHARE = 1.05                 # the wall clock kills this much after the time limit (the child stops at 0.95)
+START_TIMEOUT = 20.0
+_ROOT = str(Path(__file__).resolve().parents[2])
+_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from engine.sandbox.child import main; main()"
+
+
+class _Gone(Exception):
+    """The process closed its pipe, died, or broke the protocol."""
+
+
+class _Overrun(Exception):
+    """The deadline passed before the process answered."""
+
+
+class Child:
+    """One sandbox process and its pipes (non-blocking on this side)."""
+
+    def __init__(self):
+        settings = {"memory_bytes": MEMORY_MB * 2**20, "cpu_seconds": CPU_SECONDS}
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _BOOT, _ROOT],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, close_fds=True,
+            env={"PLANFLOW_SANDBOX_CHILD": json.dumps(settings), "LANG": "C.UTF-8"}, cwd="/")
+        self.pid = self.process.pid
+        self._to_child, self._from_child = self.process.stdin.fileno(), self.process.stdout.fileno()
+        os.set_blocking(self._to_child, False)
+        os.set_blocking(self._from_child, False)
+        self._buffer = bytearray()
+        try:
+            hello = self.receive(time.monotonic() + START_TIMEOUT)
+        except (_Gone, _Overrun):
+            self.kill()
+            raise SandboxCrashed(f"a sandbox process did not start ({self.how_it_ended()})") from None
+        self.protections = hello.get("ready", {})
+
+    def send(self, message, deadline) -> None:
+        view = memoryview(wire.frame(message))
+        while view:
+            self._wait(select.POLLOUT, deadline)
+            try:
+                written = os.write(self._to_child, view)
+            except BlockingIOError:
+                continue
+            except (BrokenPipeError, OSError):
+                raise _Gone() from None
+            view = view[written:]
+
+    def receive(self, deadline, opaque=None):
+        try:
+            length = wire.body_length(self._read(wire.HEADER_SIZE, deadline))
+            message = wire.parse(self._read(length, deadline), opaque)
+        except wire.WireError:
+            raise _Gone() from None
+        if not isinstance(message, dict):
+            raise _Gone()
+        return message
+
+    def _read(self, size, deadline) -> bytes:
+        while len(self._buffer) < size:
+            self._wait(select.POLLIN, deadline)
+            try:
+                chunk = os.read(self._from_child, max(size - len(self._buffer), 1 << 16))
+            except BlockingIOError:
+                continue
+            except OSError:
+                raise _Gone() from None
+            if not chunk:
+                raise _Gone()
+            self._buffer += chunk
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return data
+
+    def _wait(self, event, deadline) -> None:
+        poller = select.poll()
+        poller.register(self._to_child if event == select.POLLOUT else self._from_child, event)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _Overrun()
+            if poller.poll(max(1, int(left * 1000))):
+                return
+
+    def kill(self) -> None:
+        """SIGKILL the process and reap it."""
+        try:
+            self.process.kill()
+        except ProcessLookupError:
+            pass
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        for stream in (self.process.stdin, self.process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        """Close the request pipe: the process ends by itself."""
+        try:
+            self.process.stdin.close()
+            self.process.wait(timeout=2)
+        except (OSError, subprocess.TimeoutExpired):
+            self.kill()
+        else:
+            self.process.stdout.close()
+
+    def how_it_ended(self) -> str:
+        code = self.process.poll()
+        if code is None:
+            return "still running"
+        if code < 0:
+            try:
+                return f"killed by signal {signal.Signals(-code).name}"
+            except ValueError:
+                return f"killed by signal {-code}"
+        return f"exit status {code}"
+
+
+class Pool:
+    """Up to `size` warm sandbox processes; thread-safe."""
+
+    def __init__(self, size: int = PROCESSES):
+        self.size = max(1, size)
+        self._idle: list[Child] = []
+        self._all: list[Child] = []      # idle and busy
+        self._count = 0                  # idle + busy + starting
+        self._changed = threading.Condition()
+        self._owner = os.getpid()
+        self.started = 0                 # processes started so far (tests and the bench read it)
+
+    def run(self, request: dict, functions: dict, time_limit: float, opaque: dict | None = None) -> dict:
+        """Send request to a sandbox process; serve its calls; return its answer within the time limit."""
+        child = self._acquire()
+        healthy = False
+        try:
+            answer = self._exchange(child, request, functions, time_limit, {} if opaque is None else opaque)
+            healthy = not answer.get("retire")
+            return answer
+        except _Overrun:
+            child.kill()
+            raise SandboxTimeout(f"the calculation ran out of time: it took longer than its limit of "
+                                 f"{time_limit:g} s and was stopped") from None
+        except _Gone:
+            child.kill()
+            raise SandboxCrashed(f"the calculation crashed its sandbox process ({child.how_it_ended()}); "
+                                 "it may have run out of memory or hit a limit") from None
+        finally:
+            self._release(child, healthy)
+
+    def _exchange(self, child, request, functions, time_limit, opaque):
+        deadline = time.monotonic() + time_limit * KILL_SHARE
+        child.send(request, deadline)
+        while True:
+            message = child.receive(deadline, opaque)
+            if "call" not in message:
+                return message
+            child.send(_call_engine_function(functions, message, opaque), deadline)
+
+    def protections(self) -> dict:
+        """What confines a sandbox process on this machine (as the process itself reported it)."""
+        child = self._acquire()
+        try:
+            return dict(child.protections)
+        finally:
+            self._release(child, True)
+
+    def busy_pids(self) -> list[int]:
+        with self._changed:
+            idle = {child.pid for child in self._idle}
+        return [pid for pid in self.pids() if pid not in idle]
+
+    def pids(self) -> list[int]:
+        with self._changed:
+            return [child.pid for child in self._all]
+
+    def _acquire(self) -> Child:
+        with self._changed:
+            if self._owner != os.getpid():     # inherited through fork: those processes belong to the parent
+                self._idle, self._count, self._owner, self._all = [], 0, os.getpid(), []
+            while not self._idle and self._count >= self.size:
+                self._changed.wait()
+            if self._idle:
+                return self._idle.pop()
+            self._count += 1
+        return self._start()
+
+    def _start(self) -> Child:
+        try:
+            child = Child()
+        except BaseException:
+            with self._changed:
+                self._count -= 1
+                self._changed.notify()
+            raise
+        with self._changed:
+            self.started += 1
+            self._all.append(child)
+        return child
+
+    def _release(self, child: Child, healthy: bool) -> None:
+        if healthy and child.process.poll() is None:
+            with self._changed:
+                self._idle.append(child)
+                self._changed.notify()
+            return
+        child.kill()
+        with self._changed:
+            self._count -= 1
+            if child in self._all:
+                self._all.remove(child)
+            self._count += 1                  # a warm replacement, started in the background
+        threading.Thread(target=self._replace, name="sandbox-start", daemon=True).start()
+
+    def _replace(self) -> None:
+        try:
+            child = self._start()
+        except Exception:   # noqa: BLE001 - the next request starts one itself and reports why it cannot
+            return
+        self._release(child, True)
+
+    def close(self) -> None:
+        """End every idle process (busy ones end when their request does)."""
+        with self._changed:
+            idle, self._idle = self._idle, []
+            self._count -= len(idle)
+            for child in idle:
+                if child in self._all:
+                    self._all.remove(child)
+        for child in idle:
+            child.close()
+
+
+def _call_engine_function(functions, message, opaque) -> dict:
+    """Run the engine function a sandbox process asked for, here, and give its result as plain data."""
+    name = message.get("call")
+    function = functions.get(name) if isinstance(name, str) else None
+    if function is None:
+        return {"type": "NameError", "message": f"no engine function {str(name)[:40]!r}"}
+    args, kwargs = message.get("args"), message.get("kwargs")
+    if not isinstance(args, list) or not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
+        return {"type": "TypeError", "message": "malformed call"}
+    try:
+        return {"value": wire.encode(function(*args, **kwargs), opaque)}
+    except Exception as error:   # noqa: BLE001 - the sandboxed code sees it as the same kind of error
+        return {"type": type(error).__name__, "message": str(error)[:500]}
+
+
+_shared: Pool | None = None
+_shared_lock = threading.Lock()
+
+
+def shared() -> Pool:
+    """The process-wide pool, created on first use."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = Pool()
+            atexit.register(_shared.close)
+        return _shared
