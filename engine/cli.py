@@ -17,6 +17,7 @@ from engine.clock import utcnow
 from engine.config import Settings
 from engine.db import create_schema, make_engine, make_session_factory, transaction
 from engine.errors import DeployRejected, FormInvalid, PlanFlowError
+from engine.local_time import due_time
 from engine.models import User
 from engine.roles import ROLES
 
@@ -171,7 +172,7 @@ def list_tasks(ctx: Context, actor, which, as_json):
         found = (inbox.claimable_and_mine(session, user, now) if which == "all"
                  else inbox.task_list(session, user, which, now).tasks)
         rows = [_task_dict(t) for t in found]
-    text = "\n".join(f"{r['id']:>6}  {r['case']}  {r['name']} [{r['role']}]  due {r['due_at'] or '-'}"
+    text = "\n".join(f"{r['id']:>6}  {r['case']}  {r['name']} [{r['role']}]  due {due_time(r['due_at']) or '-'}"
                      f"{' (provisional)' if r['due_provisional'] else ''}"
                      f"{'  claimed by ' + r['assignee'] if r['assignee'] else ''}" for r in rows) or "no tasks"
     _emit(as_json, rows, text)
@@ -216,7 +217,9 @@ def complete(ctx: Context, task_id, data, actor, as_json):
     payload = {"task": _task_dict(done.task), "next_tasks": [_task_dict(t) for t in done.next_tasks],
                "case_completed": done.case_completed}
     _warn_provisional(payload["next_tasks"])
-    nexts = "; ".join(f"{t['name']} → {t['role']}" + (f" (due {t['due_at']})" if t["due_at"] else "")
+    nexts = "; ".join(f"{t['name']} → {t['role']}" + (f" (due {due_time(t['due_at'])}"
+                                                       + (", provisional)" if t["due_provisional"] else ")")
+                                                       if t["due_at"] else "")
                       for t in payload["next_tasks"])
     text = f"task {task_id} completed" + (f"; next: {nexts}" if nexts else "") + \
         ("; case completed" if done.case_completed else "")
@@ -285,7 +288,8 @@ def calendar_load(ctx: Context, path, actor, as_json):
              for c, e, o, n in result.moved]
     lines = [f"loaded {result.days} day(s)" + (f"; complete year(s): {', '.join(map(str, result.complete_years))}"
                                                 if result.complete_years else "")]
-    lines += [f"  {m['case']} {m['element_id']}: due {m['old_due_at']} → {m['new_due_at']}" for m in moves]
+    lines += [f"  {m['case']} {m['element_id']}: due {due_time(m['old_due_at'])} → {due_time(m['new_due_at'])}"
+              for m in moves]
     lines.append(f"{len(moves)} provisional deadline(s) recomputed")
     _emit(as_json, {"days": result.days, "complete_years": result.complete_years, "moved": moves},
           "\n".join(lines))
@@ -303,8 +307,9 @@ def calendar_show(ctx: Context, year, as_json):
     rows = [{"date": d.day.isoformat(), "kind": d.kind.value, "name": d.name, "source": d.source.value}
             for d in summary.days]
     head = f"{year}: " + ("official data available" if summary.has_data else
-                          "NO official data — deadlines reaching into this year are provisional "
-                          "(weekday rule) until it is loaded")
+                          "NO official data — deadlines reaching into this year count the statutory holidays "
+                          "listed below, do not know its make-up working days (调休) and stay provisional "
+                          "until it is loaded")
     weekdays = "一二三四五六日"
     text = "\n".join([head] + [f"  {r['date']} 周{weekdays[date.fromisoformat(r['date']).weekday()]}  "
                                f"{'休' if r['kind'] == 'holiday' else '班'}  {r['name']}  ({r['source']})"

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from engine import audit
 from engine.calendar import WorkingCalendar
+from engine.local_time import local_time
 from engine.models import AuditEvent, Case, CaseStatus, PlanVersion, Task, TaskStatus, Timer, TimerStatus
 from engine.privacy import shown_identity
 
@@ -86,13 +87,13 @@ def cases_csv(rows: list[Case], see_contact: bool) -> str:
     out.write("\ufeff")
     writer = csv.writer(out)
     writer.writerow(["number", "plan", "version", "status", "grade", "category", "complainant", "contact",
-                     "started_at", "completed_at", "incident"])
+                     "started_at", "completed_at", "incident", "started_local", "completed_local"])
     for case in rows:
         complainant, contact = shown_identity(case, see_contact)
         writer.writerow([case.number, case.plan_version.plan_key, case.plan_version.version, case.status.value,
                          case.grade or "", case.category or "", complainant or "", contact or "",
                          case.started_at.isoformat(), case.completed_at.isoformat() if case.completed_at else "",
-                         case.incident or ""])
+                         case.incident or "", local_time(case.started_at), local_time(case.completed_at)])
     return out.getvalue()
 
 

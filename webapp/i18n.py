@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from flask import request
 from flask_babel import Babel, get_locale
@@ -19,7 +18,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from engine.calendar import WorkingCalendar
-from engine.config import Settings
+from engine.local_time import due_time, local_time  # the filters of the same names
 from engine.roles import ROLES
 
 babel = Babel()
@@ -95,22 +94,6 @@ def _components(components):
     for component in components:
         yield component
         yield from _components(component.get("components") or [])
-
-
-def local_time(moment: datetime | None) -> str:
-    if moment is None:
-        return ""
-    return moment.astimezone(ZoneInfo(Settings.from_env().timezone)).strftime("%Y-%m-%d %H:%M")
-
-
-def due_time(moment: datetime | None) -> str:
-    """A deadline as people read it: one that ends with a day shows as that day's 24:00, not the next 00:00."""
-    if moment is None:
-        return ""
-    local = moment.astimezone(ZoneInfo(Settings.from_env().timezone))
-    if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
-        return (local - timedelta(days=1)).strftime("%Y-%m-%d") + " 24:00"
-    return local.strftime("%Y-%m-%d %H:%M")
 
 
 def due_phrase(due: datetime | None, now: datetime, calendar: WorkingCalendar) -> str:

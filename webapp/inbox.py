@@ -119,6 +119,7 @@ def next_step_message(done: cases.Completion, now) -> str:
     for next_task in done.next_tasks:
         step = _("%(role)s: %(task)s", role=role_name(next_task.role), task=task_name(next_task))
         if next_task.due_at:
-            step += " (" + _("due %(when)s", when=due_phrase(next_task.due_at, now, calendar)) + ")"
+            due = _("due %(when)s", when=due_phrase(next_task.due_at, now, calendar))
+            step += f" ({due}, {_('provisional')})" if next_task.due_provisional else f" ({due})"
         steps.append(step)
     return _("Task completed. Sent to %(steps)s.", steps="; ".join(steps))

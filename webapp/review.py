@@ -16,6 +16,7 @@ from flask_login import current_user
 from engine import audit, calendar_store, cases, plans, review, users
 from engine.clock import utcnow
 from engine.errors import NotFound
+from engine.local_time import to_local
 from engine.models import PlanVersion
 from engine.privacy import may_see_contact, shown
 from webapp.auth import role_required
@@ -177,11 +178,11 @@ def heatmap_json(plan_key: str, number: int):
 
 
 def _month() -> tuple[int, int]:
-    text = request.args.get("month") or utcnow().strftime("%Y-%m")
+    text = request.args.get("month") or to_local(utcnow()).strftime("%Y-%m")  # the organisation's month
     try:
         moment = datetime.strptime(text, "%Y-%m")
     except ValueError:
-        moment = utcnow()
+        moment = to_local(utcnow())
     return moment.year, moment.month
 
 
