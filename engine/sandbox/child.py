@@ -76,18 +76,12 @@ def _answer(request, channel) -> dict:
 
 def _plain(value, what):
     try:
-        encoded = wire.encode(value)
-    except (TypeError, ValueError) as error:
-        raise SandboxRuntimeError(f"{what} {_reason(error)}; only plain data (text, numbers, true/false, None, "
-                                  "lists, tuples, dicts, sets, dates and times) can leave the sandbox") from None
-    except RecursionError:
-        raise SandboxTooLarge("the value is nested too deeply") from None
-    return encoded
-
-
-def _reason(error):
-    text = str(error)
-    return text if text.startswith("a ") or text.startswith("the ") else "a value that is not plain data"
+        return wire.encode(value)
+    except TypeError as error:
+        raise SandboxRuntimeError(f"{what} {error}, which is not plain data; only text, numbers, true/false, None, "
+                                  "lists, tuples, dicts, sets, dates and times can leave the sandbox") from None
+    except (ValueError, RecursionError):
+        raise SandboxTooLarge(f"{what} a value nested too deeply") from None
 
 
 def _remote(name, channel):

@@ -150,4 +150,4 @@ def _encode(value, opaque, depth):
         key = len(opaque)
         opaque[key] = value
         return {TAG: "opaque", "key": key}
-    raise TypeError(f"a {kind.__name__} value is not plain data")
+    raise TypeError(f"a {kind.__name__} value")
