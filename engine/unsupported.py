@@ -58,6 +58,7 @@ IGNORED_CAMUNDA = {
     "candidateUsers": "camunda:candidateUsers is ignored: a task goes to everyone holding its lane's role",
 }
 
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 _JUEL = re.compile(r"[$#]\{")
 # Quartz cron as Camunda reads it: 6 or 7 fields of digits, *, ?, /, -, commas, L, W, # and names.
 _CRON = re.compile(r"^[\w*?/,#-]+(\s+[\w*?/,#-]+){4,6}$")
@@ -104,7 +105,7 @@ def find_unsupported(root, filename: str) -> Findings:
 
     for node in root.iter():
         if not _bpmn(node):
-            _camunda_extension(node, warning)
+            _extension(node, warning)
             continue
         tag = local(node)
         if tag in UNSUPPORTED_ELEMENTS:
@@ -200,12 +201,15 @@ def _timer(node, tag: str, problem) -> None:
         problem(f"timer cycle `{text}` is a cron expression: {EXPRESSIONS_HINT}", node)
 
 
-def _camunda_extension(node, warning) -> None:
-    if not isinstance(node.tag, str) or not node.tag.startswith(f"{{{CAMUNDA_NS}}}"):
+def _extension(node, warning) -> None:
+    if not isinstance(node.tag, str):
         return
     name = local(node)
-    if name in ("executionListener", "taskListener"):
+    if node.tag.startswith(f"{{{CAMUNDA_NS}}}") and name in ("executionListener", "taskListener"):
         warning(IGNORED_CAMUNDA[name], node)
+    elif node.tag.startswith(f"{{{SPIFF_NS}}}") and not node.getparent().tag.startswith(f"{{{SPIFF_NS}}}"):
+        warning(f"the SpiffWorkflow extension '{name}' is ignored: plans are read in the Camunda 7 dialect"
+                + ("; put the script in a script task" if name in ("preScript", "postScript") else ""), node)
 
 
 

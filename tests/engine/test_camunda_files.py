@@ -10,7 +10,7 @@ from engine import plans, users
 from engine.cli import main
 from engine.errors import FormInvalid
 from tests.conftest import run
-from tests.samples import write_plan
+from tests.samples import one_task_plan, write_plan
 from tests.support import Desk, secret_hash
 
 
@@ -114,3 +114,29 @@ def test_the_command_line_shows_deploy_warnings(tmp_path):
     [deployed] = json.loads(result.stdout)
     assert deployed["version"] == 2
     assert [w["element_id"] for w in deployed["warnings"]] == ["Task_Plain", "Task_Manual"]
+
+
+SPIFF = 'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"'
+
+
+@pytest.mark.parametrize("extra,element_id,expected", [
+    ('<bpmn:scriptTask id="Script_Listened" scriptFormat="python"><bpmn:extensionElements>'
+     '<camunda:executionListener class="org.example.Audit" event="start"/></bpmn:extensionElements>'
+     '<bpmn:script>seen = True</bpmn:script></bpmn:scriptTask>', "Script_Listened",
+     "camunda:executionListener is ignored"),
+    (f'<bpmn:scriptTask id="Script_Pre" scriptFormat="python" {SPIFF}><bpmn:extensionElements>'
+     '<spiffworkflow:preScript>ready = True</spiffworkflow:preScript></bpmn:extensionElements>'
+     '<bpmn:script>seen = True</bpmn:script></bpmn:scriptTask>', "Script_Pre",
+     "the SpiffWorkflow extension 'preScript' is ignored: plans are read in the Camunda 7 dialect; put the script"),
+    ('<bpmn:userTask id="Task_Assigned" camunda:formKey="mini_note" camunda:assignee="wang"/>', "Task_Assigned",
+     "camunda:assignee is ignored"),
+])
+def test_what_camunda_or_spiffworkflow_would_run_but_plans_ignore_deploys_with_a_warning(
+        session_factory, tmp_path, now, extra, element_id, expected):
+    xml = one_task_plan(timer=None, extra=extra)
+    if "Task_Assigned" in extra:  # a user task needs a lane
+        xml = xml.replace("<bpmn:flowNodeRef>Task_Verify</bpmn:flowNodeRef>",
+                          "<bpmn:flowNodeRef>Task_Verify</bpmn:flowNodeRef><bpmn:flowNodeRef>Task_Assigned"
+                          "</bpmn:flowNodeRef>")
+    [result] = run(session_factory, plans.deploy, plans.Bundle.from_paths([write_plan(tmp_path, xml)]), "owner", now)
+    assert [(w.element_id, expected in w.message) for w in result.warnings] == [(element_id, True)], result.warnings
