@@ -96,6 +96,8 @@ def find_unsupported(root, filename: str) -> Findings:
     """Every element of the document that cannot run here (problems) or is passed over (warnings)."""
     found = Findings()
     in_lane = {ref.text.strip() for ref in root.iter(f"{{{BPMN_NS}}}flowNodeRef") if ref.text}
+    defined = {kind: {node.get("id"): node for node in root.iter(f"{{{BPMN_NS}}}{kind}")}
+               for kind in ("message", "error", "escalation")}
 
     def problem(message: str, node) -> None:
         found.problems.append(Problem(message, _owner_id(node), filename))
@@ -107,6 +109,7 @@ def find_unsupported(root, filename: str) -> Findings:
         if not _bpmn(node):
             _extension(node, warning)
             continue
+        _references(node, defined, problem)
         tag = local(node)
         if tag in UNSUPPORTED_ELEMENTS:
             problem(UNSUPPORTED_ELEMENTS[tag], node)
@@ -152,6 +155,20 @@ def _event(node, tag: str, problem) -> None:
         problem(f"a message start event here cannot start anything: {MESSAGE_START_HINT}", node)
     elif tag in _CATCHING_MESSAGE and not definitions[0].get("messageRef"):
         problem("a message event needs the message it waits for (messageRef)", node)
+
+
+def _references(node, defined: dict, problem) -> None:
+    """A message, error or escalation named by an element must be defined in the file (and a message named)."""
+    for kind in ("message", "error", "escalation"):
+        ref = node.get(f"{kind}Ref")
+        if not ref:
+            continue
+        target = defined[kind].get(ref)
+        if target is None:
+            problem(f"{kind} '{ref}' is not defined in this file: add a bpmn:{kind} with that id, or choose one in "
+                    "the modeler's properties panel", node)
+        elif kind == "message" and not (target.get("name") or "").strip():
+            problem(f"message '{ref}' has no name: a message is delivered by its name", node)
 
 
 def _in_event_subprocess(node) -> bool:

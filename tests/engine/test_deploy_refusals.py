@@ -79,6 +79,13 @@ REFUSED = [
      '<bpmn:messageEventDefinition messageRef="Msg"/><bpmn:timerEventDefinition><bpmn:timeDuration>PT1H'
      '</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>', "Catch_Two",
      "several triggers"),
+    ("message not defined", '<bpmn:receiveTask id="Task_Wait" messageRef="Msg_Missing"/>', "Task_Wait",
+     "message 'Msg_Missing' is not defined in this file"),
+    ("message without a name", '<bpmn:message id="Msg_Blank"/><bpmn:intermediateCatchEvent id="Catch_Blank">'
+     '<bpmn:messageEventDefinition messageRef="Msg_Blank"/></bpmn:intermediateCatchEvent>', "Catch_Blank",
+     "message 'Msg_Blank' has no name"),
+    ("error not defined", '<bpmn:endEvent id="End_Error"><bpmn:errorEventDefinition errorRef="Err_Missing"/>'
+     '</bpmn:endEvent>', "End_Error", "error 'Err_Missing' is not defined in this file"),
     ("business rule task without decision", '<bpmn:businessRuleTask id="Task_Rule" camunda:class="a.Rule"/>',
      "Task_Rule", "a business-rule task needs a decision: set camunda:decisionRef"),
     ("JUEL timer", timer_event("Timer_Juel", "timeDuration", "${reminderDelay}"), "Timer_Juel", EXPRESSIONS_HINT),
