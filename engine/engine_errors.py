@@ -10,6 +10,14 @@ from __future__ import annotations
 import re
 
 _ADDRESS = re.compile(r"<(?:[\w.]+\.)?(\w+) object at 0x[0-9a-fA-F]+>")
+# lxml's repr of an element: <Element {namespace}tag at 0x…>
+_ELEMENT = re.compile(r"<Element (?:\{[^}]*\})?([\w.-]+) at 0x[0-9a-fA-F]+>")
+
+
+def without_addresses(text: str) -> str:
+    """`text` with every `<… object at 0x…>` and lxml `<Element … at 0x…>` replaced by what it names."""
+    text = _ADDRESS.sub(lambda match: f"a {match.group(1)}", text)
+    return _ELEMENT.sub(lambda match: f"<{match.group(1)}>", text)
 
 
 def engine_error_text(exc: BaseException) -> str:
@@ -18,14 +26,14 @@ def engine_error_text(exc: BaseException) -> str:
     swapped = getattr(exc, "task_spec", None)
     if isinstance(swapped, str) and _ADDRESS.fullmatch(message.strip()):
         message = f"{swapped.strip()} (in a {_ADDRESS.fullmatch(message.strip()).group(1)})"
-    text = _ADDRESS.sub(lambda match: f"a {match.group(1)}", message).strip()
+    text = without_addresses(message).strip()
     for note in getattr(exc, "notes", None) or getattr(exc, "__notes__", None) or []:
-        note = _ADDRESS.sub(lambda match: f"a {match.group(1)}", str(note)).strip()
+        note = without_addresses(str(note)).strip()
         if note and note not in text:
             text = f"{text.rstrip('.')}; {note.rstrip('.')}" if text else note
     cause = exc.__cause__ or exc.__context__
     if cause is not None:
-        detail = _ADDRESS.sub(lambda match: f"a {match.group(1)}", str(cause)).strip()
+        detail = without_addresses(str(cause)).strip()
         if detail and detail not in text:
             text = f"{text.rstrip('.')}: {detail}" if text else detail
     # A decision table's `?` is renamed for evaluation; show it as written.

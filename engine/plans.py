@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +22,7 @@ from engine import audit
 from engine.bpmn import (BPMN_NS, CAMUNDA_NS, ParsedPlan, XmlRejected, decision_ids, main_process_id, parse_plan,
                          read_xml)
 from engine.dialect import form_reference
+from engine.engine_errors import without_addresses
 from engine.errors import DeployRejected, NotFound, Problem
 from engine.forms import schema_problems
 from engine.lint import lint_document, lint_plan
@@ -313,7 +315,7 @@ def _check_one(session, filename, xml, bundle, decision_files, process_files, pr
         problems.append(Problem(_validation_message(exc), getattr(exc, "id", None), filename))
         return None
     except Exception as exc:  # SpiffWorkflow raises plain exceptions for some broken diagrams
-        problems.append(Problem(f"cannot be parsed: {exc}", file=filename))
+        problems.append(Problem(f"cannot be parsed: {without_addresses(str(exc))}", file=filename))
         return None
     found = lint_plan(plan, filename, closure.forms)
     problems.extend(found)
@@ -324,7 +326,9 @@ def _check_one(session, filename, xml, bundle, decision_files, process_files, pr
 
 
 def _validation_message(exc: ValidationException) -> str:
-    message = str(exc.args[0]) if exc.args else str(exc)
+    message = without_addresses(str(exc.args[0]) if exc.args else str(exc))
+    if re.fullmatch(r"Process \S+ is not executable\.?", message.strip()):
+        message += " Mark it executable (isExecutable=\"true\", the 'Executable' box in Camunda Modeler)."
     line = getattr(exc, "line_number", None)
     return f"{message} (line {line})" if line else message
 

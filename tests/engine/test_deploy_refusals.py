@@ -185,3 +185,18 @@ def test_a_call_cycle_further_down_the_calls_is_found_with_its_chain():
     calls = {"plan": [("closing", "Call_1")], "closing": [("review", "Call_2")], "review": [("closing", "Call_3")]}
     assert plans.call_cycle(calls, "plan") == [("closing", "Call_2"), ("review", "Call_3")]
     assert plans.call_cycle({"plan": [("closing", "Call_1")], "closing": []}, "plan") is None
+
+
+def test_a_parse_error_about_an_xml_element_names_it_without_an_address(session_factory, tmp_path, now):
+    xml = one_task_plan(timer=None, script="x = 1").replace(
+        "<bpmn:script>", '<bpmn:dataOutputAssociation id="Assoc_Out"><bpmn:targetRef>Missing_Object</bpmn:targetRef>'
+        "</bpmn:dataOutputAssociation><bpmn:script>", 1)
+    problems = refusals(session_factory, write_plan(tmp_path, xml), now)
+    assert any("Script_Prepare" in p and "Cannot resolve dataOutputAssociation <targetRef>" in p for p in problems), \
+        problems
+
+
+def test_a_process_not_marked_executable_is_refused_with_how_to_mark_it(session_factory, tmp_path, now):
+    xml = one_task_plan().replace('isExecutable="true"', 'isExecutable="false"')
+    problems = refusals(session_factory, write_plan(tmp_path, xml), now)
+    assert any("is not executable" in p and "the 'Executable' box in Camunda Modeler" in p for p in problems), problems
