@@ -115,7 +115,8 @@ def test_customer_still_disrupting_at_the_counter_brings_the_leader_in_charge_on
     due = expect(case, ("Task_LeaderOnSite", "general_manager"))
     assert due["Task_LeaderOnSite"] is None
     case.complete("Task_LeaderOnSite", {**LEADER, **FOLLOW_UP})
-    expect(case, ("Task_FollowUp", "handler"))
+    # The incident is handled: the report's 3 days start now, beside the follow-up.
+    expect(case, ("Task_FollowUp", "handler"), REPORT_TASK)
     case.complete("Task_FollowUp", FOLLOW_UP_DONE)
     close_and_report(case)
 
@@ -147,7 +148,7 @@ def test_disorder_turning_violent_switches_to_the_severe_plan(walk):
     case.complete("Task_CallPolice", POLICE)
     case.complete("Task_ProtectSafety", PROTECT)
     case.complete("Task_LeaderCoordinate", {**LEADER, **FOLLOW_UP})
-    expect(case, ("Task_FollowUp", "handler"))
+    expect(case, ("Task_FollowUp", "handler"), REPORT_TASK)
     case.complete("Task_FollowUp", FOLLOW_UP_DONE)
     close_and_report(case)
 
@@ -187,7 +188,7 @@ def test_report_not_sent_within_3_days_escalates_to_the_leader_in_charge(walk):
     expect(case, REPORT_TASK)
     case.pass_time(2 * SECOND)
     due = expect(case, ("Task_ReportEscalated", "general_manager"))
-    assert due["Task_ReportEscalated"] is None
+    assert due["Task_ReportEscalated"] is not None
     case.complete("Task_ReportEscalated", REPORT)
     assert case.ready() == [] and case.finished()
 
@@ -203,3 +204,62 @@ def test_report_deadline_ending_in_a_holiday_moves_to_the_end_of_the_next_workin
     # so the report is due when Wednesday 6 May ends.
     assert due["Task_ReportInitiatingBank"] == report_due(case) == datetime(2026, 5, 7, tzinfo=SHANGHAI)
     close_and_report(case)
+
+
+# ---------------------------------------------------------------- the report counts from the end of the incident
+
+INCIDENT_DAY = datetime(2025, 9, 29, 10, 0, tzinfo=SHANGHAI)
+
+
+@pytest.mark.parametrize("now", [INCIDENT_DAY])
+def test_report_counts_3_days_from_the_end_of_the_incident_not_from_the_end_of_mediation(walk):
+    case = walk(situation="disorder")
+    case.complete("Task_RestoreOrder", {**RESTORE, **FOLLOW_UP})
+    due = expect(case, ("Task_FollowUp", "handler"), REPORT_TASK)
+    # 过激行为事件处理完的三日内: handled Monday 29 September 2025; the third day, 2 October, is in the
+    # National Day holiday (1-8 October), so the report is due when Thursday 9 October ends.
+    assert due["Task_ReportInitiatingBank"] == datetime(2025, 10, 10, tzinfo=SHANGHAI)
+    case.pass_time(timedelta(days=1))
+    case.complete("Task_FollowUp", {**FOLLOW_UP_DONE, "compensation_due": "yes"})
+    case.complete("Task_Mediation", MEDIATION)
+    due = expect(case, ("Task_Feedback", "handler"), REPORT_TASK)
+    assert due["Task_ReportInitiatingBank"] == datetime(2025, 10, 10, tzinfo=SHANGHAI)
+    case.complete("Task_ReportInitiatingBank", REPORT)
+    close(case)
+    assert case.ready() == [] and case.finished()
+
+
+# ---------------------------------------------------------------- escalated steps have deadlines and a next level
+
+def test_escalated_report_has_1_working_day_then_goes_to_the_leadership_group(walk):
+    case = walk(situation="disorder")
+    case.complete("Task_RestoreOrder", {**RESTORE, **RESOLVED})
+    close(case, REPORT_TASK)
+    case.pass_time(report_due(case) - case.now + SECOND)
+    due = expect(case, ("Task_ReportEscalated", "general_manager"))
+    # Escalated as Friday 6 March begins (that day not counted): Monday 9 March counts.
+    assert due["Task_ReportEscalated"] == datetime(2026, 3, 10, tzinfo=SHANGHAI)
+    case.pass_time(due["Task_ReportEscalated"] - case.now + SECOND)
+    due = expect(case, ("Task_ReportLeadership", "leadership"))
+    # Escalated as Tuesday 10 March begins: Wednesday 11 March counts.
+    assert due["Task_ReportLeadership"] == datetime(2026, 3, 12, tzinfo=SHANGHAI)
+    case.pass_time(due["Task_ReportLeadership"] - case.now + SECOND)
+    expect(case, ("Task_ReportLeadership", "leadership"))  # the top of the ladder: the miss is recorded
+    case.complete("Task_ReportLeadership", REPORT)
+    assert case.ready() == [] and case.finished()
+
+
+def test_branch_head_activating_the_plan_has_1_hour_then_the_leader_in_charge_takes_over(walk):
+    case = walk()
+    case.complete("Task_OnSiteHandling", {**ONSITE, "outcome": "escalate", "compensation_due": "no"})
+    due = expect(case, ("Task_BranchEmergency", "dept_head"))
+    # 立即启动应急预案: one hour (organisation default).
+    assert due["Task_BranchEmergency"] == datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
+    case.pass_time(timedelta(hours=1, seconds=1))
+    due = expect(case, ("Task_EmergencyEscalated", "general_manager"))
+    assert due["Task_EmergencyEscalated"] == datetime(2026, 3, 2, 11, 0, 1, tzinfo=SHANGHAI)
+    case.pass_time(timedelta(hours=1))
+    expect(case, ("Task_EmergencyEscalated", "general_manager"))  # the miss is recorded; the leader keeps it
+    case.complete("Task_EmergencyEscalated", {"measures": "分管领导到场启动应急处置", **RESOLVED})
+    close(case)
+    assert case.finished()
