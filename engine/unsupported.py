@@ -134,9 +134,7 @@ def find_unsupported(root, filename: str) -> Findings:
         elif tag in ("timeDuration", "timeDate", "timeCycle"):
             _timer(node, tag, problem)
         elif tag == "multiInstanceLoopCharacteristics":
-            collection = node.get(f"{{{CAMUNDA_NS}}}collection") or ""
-            if _JUEL.search(collection):
-                problem(f"collection `{collection}` is a Camunda expression: {EXPRESSIONS_HINT}", node)
+            _multi_instance(node, problem)
     return found
 
 
@@ -174,6 +172,15 @@ def _references(node, defined: dict, problem) -> None:
 def _in_event_subprocess(node) -> bool:
     parent = node.getparent()
     return local(parent) == "subProcess" and parent.get("triggeredByEvent") == "true"
+
+
+def _multi_instance(node, problem) -> None:
+    collection = node.get(f"{{{CAMUNDA_NS}}}collection") or ""
+    if _JUEL.search(collection):
+        problem(f"collection `{collection}` is a Camunda expression: {EXPRESSIONS_HINT}", node)
+    elif not collection and not any(local(child) == "loopCardinality" for child in node):
+        problem("a multi-instance activity needs camunda:collection (the name of a list in the case data, e.g. "
+                "`departments`) or a loop cardinality (e.g. `3`)", node)
 
 
 def _user_task(node, in_lane: bool, problem, warning) -> None:

@@ -95,6 +95,10 @@ REFUSED = [
     ("JUEL multi-instance collection", '<bpmn:userTask id="Task_Many" camunda:formKey="mini_note">'
      '<bpmn:multiInstanceLoopCharacteristics camunda:collection="${departments}" camunda:elementVariable="d"/>'
      '</bpmn:userTask>', "Task_Many", EXPRESSIONS_HINT),
+    ("multi-instance over nothing", '<bpmn:userTask id="Task_Each" camunda:formKey="mini_note">'
+     '<bpmn:multiInstanceLoopCharacteristics><bpmn:loopDataInputRef>items</bpmn:loopDataInputRef>'
+     '</bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>', "Task_Each",
+     "a multi-instance activity needs camunda:collection"),
     ("JavaScript script", '<bpmn:scriptTask id="Script_Js" scriptFormat="javascript"><bpmn:script>x = 1'
      '</bpmn:script></bpmn:scriptTask>', "Script_Js", "script format 'javascript' cannot run: scripts are Python"),
     ("external script", '<bpmn:scriptTask id="Script_File" scriptFormat="python" camunda:resource="x.py"/>',
