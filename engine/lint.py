@@ -48,7 +48,7 @@ def lint_plan(plan: ParsedPlan, filename: str, forms: dict[str, dict]) -> list[P
         problems.append(Problem(message, element_id, filename))
 
     if plan.start_form_key and plan.start_form_key not in forms:
-        problem(f"start form '{plan.start_form_key}' not found (expected forms/{plan.start_form_key}.form)")
+        problem(_missing_form(plan.start_form_key, f"start form '{plan.start_form_key}'"))
 
     for spec in [plan.spec, *plan.subprocess_specs.values()]:
         for task_spec in spec.task_specs.values():
@@ -84,7 +84,14 @@ def _lint_user_task(task_spec, element_id: str, forms: dict, problem) -> None:
     if not form_key:
         problem(f"user task '{name}' has no form (set camunda:formKey)", element_id)
     elif form_key not in forms:
-        problem(f"form '{form_key}' of user task '{name}' not found (expected forms/{form_key}.form)", element_id)
+        problem(_missing_form(form_key, f"form '{form_key}' of user task '{name}'"), element_id)
+
+
+def _missing_form(key: str, what: str) -> str:
+    if ":" in key or "/" in key:
+        return (f"{what} is a Camunda embedded or external form; plans use form-js forms: set camunda:formKey "
+                "to a form name (forms/NAME.form) or link a Camunda form (camunda:formRef)")
+    return f"{what} not found (expected forms/{key}.form)"
 
 
 def _lint_timer(definition: TimerEventDefinition, element_id: str, problem) -> None:

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from engine import plans, users
 from engine.cli import main
-from engine.errors import FormInvalid
+from engine.errors import DeployRejected, FormInvalid
 from tests.conftest import run
 from tests.samples import one_task_plan, write_plan
 from tests.support import Desk, secret_hash
@@ -140,3 +140,12 @@ def test_what_camunda_or_spiffworkflow_would_run_but_plans_ignore_deploys_with_a
                           "</bpmn:flowNodeRef>")
     [result] = run(session_factory, plans.deploy, plans.Bundle.from_paths([write_plan(tmp_path, xml)]), "owner", now)
     assert [(w.element_id, expected in w.message) for w in result.warnings] == [(element_id, True)], result.warnings
+
+
+def test_an_embedded_camunda_html_form_is_refused_saying_plans_use_form_js(session_factory, tmp_path, now):
+    xml = modeler_plan(task_attrs='camunda:formKey="embedded:app:forms/inspect-form.html"')
+    with pytest.raises(DeployRejected) as info:
+        run(session_factory, plans.deploy, plans.Bundle.from_paths([write_plan(tmp_path, xml, name="modeler.bpmn")]),
+            "owner", now)
+    assert "form 'embedded:app:forms/inspect-form.html' of user task 'Handle' is a Camunda embedded or external " \
+           "form; plans use form-js forms" in str(info.value)
