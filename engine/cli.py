@@ -4,14 +4,17 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+import time
+import traceback
 from datetime import date
 from functools import wraps
 from pathlib import Path
 
 import click
 from sqlalchemy import inspect, select
+from sqlalchemy.exc import DBAPIError
 
-from engine import audit, calendar_store, cases, inbox, plans, timers, tokens, users
+from engine import audit, calendar_store, cases, inbox, logins, plans, timers, tokens, users
 from engine.calendar_load import load_calendar_file as calendar_load_use_case
 from engine.clock import utcnow
 from engine.config import Settings
@@ -84,12 +87,53 @@ def domain_errors(command):
     return wrapper
 
 
+EXIT_DATABASE = 5
+
+
+def _database_message(exc: DBAPIError) -> str:
+    first = str(exc.orig or exc).strip().splitlines()
+    return f"the database is unreachable or refused the request: {first[0] if first else exc.__class__.__name__}"
+
+
+def _expected_failure(exc: Exception) -> tuple[str, int] | None:
+    """The one-line message and exit code for a failure a user can cause and fix, or None."""
+    if isinstance(exc, DBAPIError):
+        return _database_message(exc), EXIT_DATABASE
+    if isinstance(exc, UnicodeDecodeError):
+        return f"a file is not UTF-8 text ({exc.reason} at byte {exc.start})", 2
+    if isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror or exc}{where}", 2
+    if isinstance(exc, ValueError):
+        return str(exc) or exc.__class__.__name__, 2
+    return None
+
+
+class PlanFlowGroup(click.Group):
+    """Every expected failure is one line on stderr and a non-zero exit; `--debug` shows the traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except Exception as exc:  # noqa: BLE001 — the last word on any failure: one line, not a traceback
+            if ctx.params.get("debug"):
+                traceback.print_exc()
+            expected = _expected_failure(exc)
+            message, code = expected or (f"unexpected {exc.__class__.__name__}: {exc} (run with --debug for "
+                                         "the traceback)", 1)
+            click.echo(f"error: {' '.join(message.split())}", err=True)
+            sys.exit(code)
+
+
 pass_ctx = click.make_pass_decorator(Context, ensure=True)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 
 
-@click.group()
-def main():
+@click.group(cls=PlanFlowGroup)
+@click.option("--debug", is_flag=True, help="Show the full traceback of a failure.")
+def main(debug):
     """PlanFlow: complaint emergency plans run as BPMN processes."""
 
 
@@ -140,6 +184,43 @@ def user_add(ctx: Context, username, roles, password, display_name):
     with transaction(ctx.session_factory()) as session:
         users.add_user(session, username, list(roles), password, display_name)
     click.echo(f"user {username} added with role(s) {', '.join(roles)}")
+
+
+@user.command("password")
+@click.argument("username")
+@click.option("--password", help="Prompted for when omitted.")
+@pass_ctx
+@domain_errors
+def user_password(ctx: Context, username, password):
+    """Set a new password; the user's open sessions end."""
+    if password is None:
+        password = getpass.getpass(f"new password for {username}: ")
+    with transaction(ctx.session_factory()) as session:
+        users.set_password(session, username, password)
+    click.echo(f"password of {username} changed; their sessions have ended")
+
+
+@user.command("remove-role")
+@click.argument("username")
+@click.argument("role")
+@pass_ctx
+@domain_errors
+def user_remove_role(ctx: Context, username, role):
+    """Take a role away from a user; the user's open sessions end."""
+    with transaction(ctx.session_factory()) as session:
+        users.remove_role(session, username, role)
+    click.echo(f"{username} no longer holds role {role}; their sessions have ended")
+
+
+@user.command("unlock")
+@click.argument("username")
+@pass_ctx
+@domain_errors
+def user_unlock(ctx: Context, username):
+    """Lift the lock set after too many wrong passwords."""
+    with transaction(ctx.session_factory()) as session:
+        logins.unlock(session, username)
+    click.echo(f"{username} unlocked")
 
 
 @main.command()
@@ -232,8 +313,36 @@ def complete(ctx: Context, task_id, data, actor, as_json):
 @pass_ctx
 @domain_errors
 def worker(ctx: Context, once, interval):
-    """Fire due timers (escalations) until interrupted."""
-    timers.run_worker(ctx.session_factory(), interval or ctx.settings.worker_interval, once=once)
+    """Fire due timers (escalations) until interrupted; a database outage is waited out."""
+    interval = interval or ctx.settings.worker_interval
+    if once:
+        timers.run_worker(ctx.session_factory(), interval, once=True)
+        return
+    supervise(lambda: timers.run_worker(ctx.session_factory(), interval, once=True), interval,
+              echo=lambda line: click.echo(line, err=True))
+
+
+OUTAGE_LOG_EVERY = 60.0
+
+
+def supervise(sweep_until_idle, interval: float, echo, clock=time.monotonic, sleep=time.sleep,
+              stop=lambda: False) -> None:
+    """Sweep every `interval` seconds; while the database is unreachable, say so once a minute and retry."""
+    last_logged, down = None, False
+    while not stop():
+        try:
+            sweep_until_idle()
+        except DBAPIError as exc:
+            now = clock()
+            if last_logged is None or now - last_logged >= OUTAGE_LOG_EVERY:
+                echo(f"error: {_database_message(exc)}; retrying every {interval:g} s")
+                last_logged = now
+            down = True
+        else:
+            if down:
+                echo("database reachable again")
+                down, last_logged = False, None
+        sleep(interval)
 
 
 @main.group("audit")
@@ -368,9 +477,9 @@ def demo_users(ctx: Context, password):
 @domain_errors
 def serve(ctx: Context, host, port):
     """Serve the web app."""
-    from webapp import create_app
+    from webapp import create_app, security
 
-    create_app(session_factory=ctx.session_factory()).run(host=host, port=port)
+    security.serve(create_app(session_factory=ctx.session_factory()), host, port)
 
 
 if __name__ == "__main__":

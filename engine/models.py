@@ -43,6 +43,10 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     locale: Mapped[str] = mapped_column(String(10), default="zh_CN")
+    # Bumped by logout, a password change or a role removal: every session signed with an older value ends.
+    session_version: Mapped[int] = mapped_column(Integer, default=0)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)  # consecutive wrong passwords
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     roles: Mapped[list["UserRole"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
@@ -61,6 +65,19 @@ class UserRole(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[str] = mapped_column(String(40), primary_key=True)
     user: Mapped[User] = relationship(back_populates="roles")
+
+
+class LoginFailure(Base):
+    """A wrong password (or unknown user name), kept for a while to throttle guessing per account and address."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_username", "username", "failed_at"),
+                      Index("ix_login_failures_address", "address", "failed_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80))
+    address: Mapped[str] = mapped_column(String(64))
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class PlanVersion(Base):

@@ -76,3 +76,41 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
 def set_locale(session: Session, username: str, locale: str) -> None:
     """Remember the user's language for every page."""
     get_user(session, username).locale = locale
+
+
+def _end_sessions(user: User) -> None:
+    """Invalidate every web session of `user`: they are signed with the previous version."""
+    user.session_version = (user.session_version or 0) + 1
+
+
+def end_sessions(session: Session, username: str) -> None:
+    """Log the user out everywhere (the web logout calls this)."""
+    _end_sessions(get_user(session, username))
+
+
+def set_password(session: Session, username: str, password: str) -> None:
+    """Change the password; every session of the user ends."""
+    if not password:
+        raise PlanFlowError("a password is required")
+    user = get_user(session, username)
+    user.password_hash = hash_password(password)
+    _end_sessions(user)
+
+
+def add_role(session: Session, username: str, role: str) -> None:
+    if role not in ROLES:
+        raise PlanFlowError(f"unknown role: {role} (known: {', '.join(ROLES)})")
+    user = get_user(session, username)
+    if role not in user.role_keys:
+        user.roles.append(UserRole(role=role))
+
+
+def remove_role(session: Session, username: str, role: str) -> None:
+    """Take a role away; every session of the user ends, so no page keeps what the role allowed."""
+    user = get_user(session, username)
+    if role not in user.role_keys:
+        raise PlanFlowError(f"user '{username}' does not hold role '{role}'")
+    if len(user.roles) == 1:
+        raise PlanFlowError(f"user '{username}' would be left without a role")
+    user.roles = [r for r in user.roles if r.role != role]
+    _end_sessions(user)

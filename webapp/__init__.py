@@ -46,8 +46,10 @@ def create_app(test_config: dict | None = None, session_factory=None) -> Flask:
         session_factory = make_session_factory(make_engine(Settings.from_env().database_url))
     app.extensions["planflow_sessions"] = session_factory
 
-    from webapp import api, auth, cases, errors, i18n, inbox, plans, review
+    from webapp import api, auth, cases, errors, i18n, inbox, limits, plans, review, security
 
+    limits.init_app(app)
+    security.init_app(app)
     csrf.init_app(app)
     auth.init_app(app)
     i18n.init_app(app)

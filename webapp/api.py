@@ -17,6 +17,7 @@ from engine.errors import PermissionDenied, PlanFlowError
 from engine.privacy import may_see_contact, shown_identity
 from webapp.db import reading, run, sessions
 from webapp.errors import error_body
+from webapp.limits import MAX_PAGE, int_arg, parse_json
 from webapp.openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -47,7 +48,12 @@ def token_required(view):
 
 
 def _json_body() -> dict:
-    body = request.get_json(silent=True)
+    if not request.is_json:
+        raise BadRequest("send a JSON object with 'Content-Type: application/json'")
+    try:
+        body = parse_json(request.get_data())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"the body is not usable JSON: {exc}") from None
     if not isinstance(body, dict):
         raise BadRequest("the request body must be a JSON object")
     return body
@@ -122,11 +128,7 @@ def list_tasks():
     which = request.args.get("list", "mine")
     if which not in inbox.LISTS:
         raise BadRequest(f"list must be one of {', '.join(inbox.LISTS)}")
-    try:
-        page = int(request.args.get("page", 1))
-        per_page = int(request.args.get("per_page", 50))
-    except ValueError:
-        raise BadRequest("page and per_page must be whole numbers") from None
+    page, per_page = int_arg("page", 1, maximum=MAX_PAGE), int_arg("per_page", 50, maximum=inbox.MAX_PER_PAGE)
     filters = inbox.InboxFilter(plan=request.args.get("plan") or None, grade=request.args.get("grade") or None,
                                 overdue=request.args.get("overdue") in ("1", "true"), page=page, per_page=per_page)
     with reading() as session:

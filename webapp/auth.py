@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import wraps
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 
-from engine import users
+from engine import logins, users
+from engine.clock import utcnow
 from engine.models import User
 from webapp.db import reading, run
 
@@ -25,13 +27,17 @@ class Account(UserMixin):
     display_name: str
     roles: frozenset[str]
     locale: str
+    session_version: int = 0
 
     def get_id(self) -> str:
-        return self.username
+        # The session carries the user's session version: logout, a password change or a role
+        # removal bumps it in the database, and every cookie signed with the old one stops working.
+        return f"{self.username}:{self.session_version}"
 
     @classmethod
     def of(cls, user: User) -> "Account":
-        return cls(user.username, user.display_name, frozenset(user.role_keys), user.locale or "zh_CN")
+        return cls(user.username, user.display_name, frozenset(user.role_keys), user.locale or "zh_CN",
+                   user.session_version or 0)
 
     def has_role(self, role: str) -> bool:
         return role in self.roles
@@ -43,12 +49,14 @@ def init_app(app) -> None:
     login_manager.login_message = None
 
     @login_manager.user_loader
-    def load(username: str):
+    def load(session_id: str):
+        username, _, version = session_id.rpartition(":")
         with reading() as session:
             try:
-                return Account.of(users.get_user(session, username))
+                account = Account.of(users.get_user(session, username))
             except users.UnknownUser:
                 return None
+        return account if str(account.session_version) == version else None
 
 
 def role_required(*roles: str):
@@ -64,24 +72,50 @@ def role_required(*roles: str):
     return decorator
 
 
+def local_target(target: str) -> str | None:
+    """`target` if it is surely a path on this site, else None.
+
+    Browsers drop tabs and newlines from a URL and read a backslash as a slash, so a
+    target holding any of them could turn into the network path `//other.site`: refuse it.
+    """
+    if any(ord(c) < 0x20 or c in "\x7f\\" for c in target) or not target.startswith("/") or target.startswith("//"):
+        return None
+    parts = urlsplit(target)
+    return None if parts.scheme or parts.netloc else target
+
+
+def _sign_in() -> Account | None:
+    """The account for the posted user name and password; None when wrong (the failure is counted)."""
+    user = run(logins.sign_in, request.form.get("username", ""), request.form.get("password", ""),
+               request.remote_addr or "", utcnow())
+    return Account.of(user) if user else None
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if request.method == "POST":
-        with reading() as session:
-            user = users.authenticate(session, request.form.get("username", ""), request.form.get("password", ""))
-            account = Account.of(user) if user else None
+        try:
+            account = _sign_in()
+        except logins.LoginThrottled as throttled:
+            flash(_("Too many wrong passwords: wait %(minutes)d minute(s) and try again.",
+                    minutes=max(1, -(-throttled.retry_after // 60))), "error")
+            return render_template("auth/login.html"), 429, {"Retry-After": str(throttled.retry_after)}
+        except logins.AccountLocked:
+            flash(_("This account is locked after too many wrong passwords; ask an administrator to unlock it."),
+                  "error")
+            return render_template("auth/login.html"), 403
         if account is None:
             flash(_("Wrong user name or password."), "error")
             return render_template("auth/login.html"), 401
         login_user(account)
-        target = request.args.get("next", "")
-        return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("inbox.index"))
+        return redirect(local_target(request.args.get("next", "")) or url_for("inbox.index"))
     return render_template("auth/login.html")
 
 
 @bp.post("/logout")
 @login_required
 def logout():
+    run(users.end_sessions, current_user.username)
     logout_user()
     return redirect(url_for("auth.login"))
 

@@ -1,8 +1,6 @@
 """Registering a complaint, and the case page for the people who work it."""
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -13,6 +11,7 @@ from engine.errors import FormInvalid, NotFound, PermissionDenied
 from webapp.auth import role_required
 from webapp.db import reading, run
 from webapp.i18n import form_title, localized_errors, localized_form
+from webapp.limits import parse_json
 from webapp.views import task_row
 
 bp = Blueprint("cases", __name__)
@@ -35,8 +34,8 @@ def register():
     errors, values, status, failed = {}, {}, 200, None
     if request.method == "POST":
         try:
-            values = json.loads(request.form.get("data") or "{}")
-        except json.JSONDecodeError:
+            values = parse_json(request.form.get("data") or "{}")
+        except ValueError:
             values = None
         if not isinstance(values, dict):
             errors, values, status = {"_form": _("The form data could not be read; please submit again.")}, {}, 422

@@ -7,9 +7,14 @@ from werkzeug.exceptions import HTTPException
 
 from engine.errors import (CaseEngineError, Conflict, DeployRejected, FormInvalid, NotFound, PermissionDenied,
                            PlanFlowError)
+from webapp.limits import BadInput
 
 STATUS = [(NotFound, 404), (PermissionDenied, 403), (Conflict, 409), (FormInvalid, 422), (DeployRejected, 422),
           (CaseEngineError, 409), (PlanFlowError, 400)]
+
+
+HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+              413: "payload_too_large", 429: "too_many_requests", 500: "internal_error"}
 
 
 def status_of(error: PlanFlowError) -> int:
@@ -37,9 +42,13 @@ def init_app(app) -> None:
     def http_error(error: HTTPException):
         messages = {403: _("You do not have the role this page needs."),
                     404: _("There is no such page, task or case."),
-                    400: _("The request was not understood (an expired form? reload the page).")}
-        message = messages.get(error.code, error.description)
+                    400: _("The request was not understood (an expired form? reload the page)."),
+                    405: _("This address does not take that method."),
+                    413: _("The request is larger than this server accepts."),
+                    429: _("Too many requests: wait a little and try again.")}
+        message = error.description if isinstance(error, BadInput) else messages.get(error.code, error.description)
+        # Keep what the exception says the client must know (Allow on 405, Retry-After, WWW-Authenticate).
+        headers = {k: v for k, v in error.get_headers() if k in ("Allow", "Retry-After", "WWW-Authenticate")}
         if wants_json():
-            codes = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
-            return jsonify(error_body(codes.get(error.code, "http_error"), message)), error.code
-        return render_template("errors/error.html", status=error.code, message=message), error.code
+            return jsonify(error_body(HTTP_CODES.get(error.code, "http_error"), message)), error.code, headers
+        return render_template("errors/error.html", status=error.code, message=message), error.code, headers

@@ -1,8 +1,6 @@
 """The inbox (mine, queue, done) and the task page: claim, release, fill the form, complete."""
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -12,16 +10,14 @@ from engine.clock import utcnow
 from engine.errors import FormInvalid, PermissionDenied
 from webapp.db import reading, run, sessions
 from webapp.i18n import due_phrase, form_title, localized_errors, localized_form, role_name, task_name
+from webapp.limits import MAX_PAGE, int_arg, parse_json
 from webapp.views import task_row
 
 bp = Blueprint("inbox", __name__)
 
 
 def _filters() -> inbox.InboxFilter:
-    try:
-        page = max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        page = 1
+    page = int_arg("page", 1, maximum=MAX_PAGE)
     return inbox.InboxFilter(plan=request.args.get("plan") or None, grade=request.args.get("grade") or None,
                              overdue=request.args.get("overdue") == "1", page=page,
                              per_page=current_app.config["INBOX_PAGE_SIZE"])
@@ -89,8 +85,8 @@ def release(task_id: int):
 @login_required
 def complete(task_id: int):
     try:
-        data = json.loads(request.form.get("data") or "{}")
-    except json.JSONDecodeError:
+        data = parse_json(request.form.get("data") or "{}")
+    except ValueError:
         data = None
     if not isinstance(data, dict):
         return task(task_id, errors={"_form": _("The form data could not be read; please submit again.")},

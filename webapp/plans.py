@@ -16,6 +16,7 @@ from engine.plan_diff import diff_bpmn
 from webapp.auth import role_required
 from webapp.db import reading, run
 from webapp.errors import error_body, status_of
+from webapp.limits import int_arg
 
 bp = Blueprint("plans", __name__, url_prefix="/plans")
 OWNER = "process_owner"
@@ -196,7 +197,7 @@ def version_json(plan_key: str, number: int):
 @bp.get("/<plan_key>/versions/<int:number>")
 @role_required(OWNER)
 def view(plan_key: str, number: int):
-    compare = request.args.get("compare", type=int)
+    compare = int_arg("compare", None)
     with reading() as session:
         version = _version(session, plan_key, number)
         if compare is not None:
@@ -207,7 +208,7 @@ def view(plan_key: str, number: int):
 @bp.get("/<plan_key>/diff.json")
 @role_required(OWNER)
 def diff_json(plan_key: str):
-    old, new = request.args.get("from", type=int), request.args.get("to", type=int)
+    old, new = int_arg("from", None), int_arg("to", None)
     if old is None or new is None:
         return _json_error(PlanFlowError(_("give the two versions: ?from=1&to=2")))
     with reading() as session:

@@ -21,6 +21,7 @@ from engine.models import PlanVersion
 from engine.privacy import may_see_contact, shown
 from webapp.auth import role_required
 from webapp.db import reading
+from webapp.limits import int_arg
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 COMPLIANCE = "compliance"
@@ -34,7 +35,7 @@ def _date(name: str) -> date | None:
 
 
 def _filters() -> review.CaseFilter:
-    version = request.args.get("version", type=int)
+    version = int_arg("version", None)
     return review.CaseFilter(
         plan=request.args.get("plan") or None, version=version, status=request.args.get("status") or None,
         grade=request.args.get("grade") or None, category=request.args.get("category") or None,
