@@ -24,10 +24,13 @@ MAX_ANSWER = 32 * 2**20   # bytes of one answer; the server refuses more
 def main() -> None:
     warnings.simplefilter("ignore")              # a SyntaxWarning would look for the source file
     settings = json.loads(os.environ.get("PLANFLOW_SANDBOX_CHILD", "{}"))
-    memory_file = os.open("/proc/self/statm", os.O_RDONLY)   # read through the run; open() is refused later
-    use_memory_file(memory_file)
+    try:
+        memory_file = os.open("/proc/self/statm", os.O_RDONLY)   # read through the run; open() is refused later
+        use_memory_file(memory_file)
+    except OSError:
+        memory_file = None   # no /proc: the address-space limit still holds
     protections = confine.confine(settings.get("memory_bytes", 512 * 2**20), settings.get("cpu_seconds", 60),
-                                  keep_fds=(memory_file,))
+                                  keep_fds=() if memory_file is None else (memory_file,))
     channel = _Channel()
     channel.send({"ready": protections, "pid": os.getpid()})
     served, retire_after = 0, settings.get("cpu_seconds", 60) / 2
