@@ -46,15 +46,19 @@ class XmlRejected(ValueError):
 def read_xml(text: str | bytes, filename: str) -> etree._Element:
     """Parse XML with every external and entity feature off; raise XmlRejected with a clear reason."""
     raw = text.encode("utf-8") if isinstance(text, str) else text
-    head = raw[:4096].upper()
-    if b"<!DOCTYPE" in head or b"<!ENTITY" in raw.upper():
-        raise XmlRejected(f"{filename}: DOCTYPE and entity declarations are not allowed in plan files")
+    refused = XmlRejected(f"{filename}: DOCTYPE and entity declarations are not allowed in plan files")
+    if b"<!DOCTYPE" in raw.upper() or b"<!ENTITY" in raw.upper():
+        raise refused
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
                              remove_comments=False)
     try:
-        return etree.fromstring(raw, parser=parser)
+        root = etree.fromstring(raw, parser=parser)
     except etree.XMLSyntaxError as exc:
         raise XmlRejected(f"{filename}: malformed XML: {exc}") from None
+    # What the parser saw, whatever the encoding (a UTF-16 file hides the bytes looked for above).
+    if root.getroottree().docinfo.doctype or root.getroottree().docinfo.internalDTD is not None:
+        raise refused
+    return root
 
 
 def is_bare_timer_value(expression: str) -> bool:
