@@ -45,6 +45,7 @@ def start_case(session: Session, plan_key: str, data: dict, username: str, now: 
                                f"{', '.join(sorted(allowed))})")
     if plan.start_form_key:
         data = validate_submission(plan.forms[plan.start_form_key], data)
+    data = with_received_at(data, now)
     workflow = runtime.new_workflow(plan)
     case = Case(number=_next_number(session, number_prefix, now), plan_version_id=version.id,
                 status=CaseStatus.RUNNING, started_by=username, started_at=now, workflow_state={},
@@ -59,6 +60,13 @@ def start_case(session: Session, plan_key: str, data: dict, username: str, now: 
         runtime.save(case, workflow)
         runtime.sync(session, case, workflow, now, username)
     return case
+
+
+def with_received_at(data: dict, now: datetime) -> dict:
+    """The registration data with `received_at` (deadlines count from receipt) defaulting to now."""
+    if str(data.get("received_at") or "").strip():
+        return data
+    return {**data, "received_at": now.isoformat()}
 
 
 def _start_lane(spec) -> str | None:

@@ -114,6 +114,7 @@ class InMemoryWalk:
         self.calendar = calendar or WorkingCalendar()
         self.workflow = runtime.new_workflow(plan)
         start_tasks = self.workflow.get_tasks(state=runtime.TaskState.READY)
+        data = cases.with_received_at(data, now)
         with self._running():
             runtime.run_engine(self.workflow, lambda: [t.data.update(data) for t in start_tasks])
 

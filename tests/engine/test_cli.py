@@ -31,7 +31,7 @@ def test_a_complaint_is_registered_and_worked_from_the_command_line(planflow):
     code, out, _ = planflow("deploy", *map(str, PLAN_PATHS), "--json")
     assert code == 0 and {"plan_key": "general_complaint", "version": 1, "created": True} in json.loads(out)
     assert planflow("user", "add", "wang", "--role", "intake", "--password", "pw")[0] == 0
-    registration = {"complainant": "王女士", "contact": "138", "channel": "phone", "content": "投诉内容"}
+    registration = {"complainant": "王女士", "contact": "13800000000", "channel": "phone", "content": "投诉内容"}
     code, number, _ = planflow("start", "general_complaint", "--data", json.dumps(registration), "--as", "wang")
     assert code == 0 and number.strip().startswith("TS-")
     code, out, _ = planflow("tasks", "--as", "wang", "--json")

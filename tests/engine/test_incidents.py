@@ -97,7 +97,8 @@ def test_a_decision_table_without_a_matching_rule_is_an_incident_not_a_silent_pa
     dmn = dmn[:cut] + dmn[dmn.index(end_tag, cut) + len(end_tag):]  # drop the "> 10000" rule
     (folder / "compensation_approval.dmn").write_text(dmn, encoding="utf-8")
     desk = Desk.open(session_factory, now, [folder])
-    registration = json.loads(json.dumps({"complainant": "王", "contact": "1", "channel": "phone", "content": "x"}))
+    registration = json.loads(json.dumps({"complainant": "王", "contact": "13800000000", "channel": "phone",
+                                          "content": "x"}))
     number = desk.start("general_complaint", registration)
     desk.complete(number, "Task_FirstContact", {"contact_note": "x", "grade": "general"})
     task = desk.task(number, "Task_VerifyNegotiate")

@@ -52,7 +52,7 @@ def calendar_days(case, n):
 # The shared closing steps (complaint_closure), as most plans' tests walk them.
 FEEDBACK = {"feedback_note": "已反馈", "feedback_channel": "phone"}
 SATISFIED = {"satisfied": "yes", "visit_note": "满意"}
-ARCHIVE = {"archive_note": "归档", "prevention_analysis": "no"}
+ARCHIVE = {"archive_note": "归档", "outcome": "upheld", "prevention_analysis": "no"}
 
 
 def walk_closure(case, *also_open) -> None:

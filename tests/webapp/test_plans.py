@@ -81,7 +81,8 @@ def test_editor_saves_drafts_refuses_stale_saves_and_deploys_a_new_version(login
     body = stale.get_json()["error"]
     assert body["code"] == "draft_changed"
     assert body["changes"]["changed"] == [{"id": "Task_VerifyNegotiate", "name": "核实并协商", "type": "userTask"}]
-    checked = client.post(f"/plans/{GC}/check", json={"xml": edited.replace("working_days(3)", "working_days(")})
+    broken = edited.replace("working_days(3, since=received_at)", "working_days(")
+    checked = client.post(f"/plans/{GC}/check", json={"xml": broken})
     assert [p["element_id"] for p in checked.get_json()["problems"]] == ["Timer_Answer3d"]
     rejected = client.post(f"/plans/{GC}/deploy", json={"xml": edited.replace('name="intake"', 'name="x"'),
                                                        "base_revision": 1})
