@@ -135,6 +135,8 @@ def find_unsupported(root, filename: str) -> Findings:
             _timer(node, tag, problem)
         elif tag == "multiInstanceLoopCharacteristics":
             _multi_instance(node, problem)
+        elif tag == "eventBasedGateway":
+            _event_gateway(node, problem)
     return found
 
 
@@ -172,6 +174,26 @@ def _references(node, defined: dict, problem) -> None:
 def _in_event_subprocess(node) -> bool:
     parent = node.getparent()
     return local(parent) == "subProcess" and parent.get("triggeredByEvent") == "true"
+
+
+def _event_gateway(gateway, problem) -> None:
+    """An event-based gateway waits for whichever of its next events comes first: they must be events to wait for."""
+    scope = gateway.getparent()
+    for flow in scope.iterchildren(f"{{{BPMN_NS}}}sequenceFlow"):
+        if flow.get("sourceRef") != gateway.get("id"):
+            continue
+        target = _child_by_id(scope, flow.get("targetRef"))
+        kinds = {local(child) for child in target} if target is not None else set()
+        waits = target is not None and (local(target) == "receiveTask" or (
+            local(target) == "intermediateCatchEvent" and kinds & {"messageEventDefinition", "timerEventDefinition"}))
+        if not waits:
+            what = f"a {local(target)}" if target is not None else "not an element of this process"
+            problem(f"an event-based gateway must lead to message or timer catch events or receive tasks; "
+                    f"'{flow.get('targetRef')}' is {what}", gateway)
+
+
+def _child_by_id(scope, element_id: str | None):
+    return next((child for child in scope if child.get("id") == element_id), None) if element_id else None
 
 
 def _multi_instance(node, problem) -> None:

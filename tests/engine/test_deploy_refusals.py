@@ -99,6 +99,10 @@ REFUSED = [
      '<bpmn:multiInstanceLoopCharacteristics><bpmn:loopDataInputRef>items</bpmn:loopDataInputRef>'
      '</bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>', "Task_Each",
      "a multi-instance activity needs camunda:collection"),
+    ("event-based gateway before a user task", '<bpmn:eventBasedGateway id="Gateway_Wait"/><bpmn:sequenceFlow '
+     'id="Flow_Wait" sourceRef="Gateway_Wait" targetRef="Task_Verify"/>', "Gateway_Wait",
+     "an event-based gateway must lead to message or timer catch events or receive tasks; 'Task_Verify' is a "
+     "userTask"),
     ("JavaScript script", '<bpmn:scriptTask id="Script_Js" scriptFormat="javascript"><bpmn:script>x = 1'
      '</bpmn:script></bpmn:scriptTask>', "Script_Js", "script format 'javascript' cannot run: scripts are Python"),
     ("external script", '<bpmn:scriptTask id="Script_File" scriptFormat="python" camunda:resource="x.py"/>',
