@@ -33,11 +33,50 @@ _LOOKS_LIKE_ISO = re.compile(r"^(P\d|PT\d|R\d*/)")
 def lint_document(root, filename: str) -> Findings:
     """Problems and warnings visible in the XML itself, checked before parsing (the parser would fail obscurely)."""
     found = find_unsupported(root, filename)
-    for node in root.iter():
-        if isinstance(node.tag, str) and node.tag.startswith(f"{{{BPMN_NS}}}") and node.get("id") in RESERVED_IDS:
-            found.problems.append(Problem(f"the id '{node.get('id')}' is reserved by the engine; rename the element",
-                                          node.get("id"), filename))
+    seen: set[str] = set()
+    for node in root.iter(f"{{{BPMN_NS}}}*"):
+        element_id = node.get("id")
+        if element_id is None:
+            continue
+        if element_id in RESERVED_IDS:
+            found.problems.append(Problem(f"the id '{element_id}' is reserved by the engine; rename the element",
+                                          element_id, filename))
+        elif element_id in seen:
+            found.problems.append(Problem(f"the id '{element_id}' is used by more than one element; give each its "
+                                          "own id", element_id, filename))
+        seen.add(element_id)
+    found.problems.extend(_dangling(root, filename))
     return found
+
+
+_GATEWAYS = {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway"}
+
+
+def _dangling(root, filename: str) -> list[Problem]:
+    """Sequence flows and boundary events that point at nothing in their (sub)process, and dead-end gateways.
+
+    SpiffWorkflow skips such references silently: a branch would vanish and the case stop without a word.
+    """
+    problems = []
+    for scope in [*root.iter(f"{{{BPMN_NS}}}process"), *root.iter(f"{{{BPMN_NS}}}subProcess"),
+                  *root.iter(f"{{{BPMN_NS}}}transaction"), *root.iter(f"{{{BPMN_NS}}}adHocSubProcess")]:
+        elements = {child.get("id"): child for child in scope if isinstance(child.tag, str) and child.get("id")}
+        flows = [child for child in scope.iterchildren(f"{{{BPMN_NS}}}sequenceFlow")]
+        for flow in flows:
+            for end in ("sourceRef", "targetRef"):
+                if flow.get(end) not in elements:
+                    problems.append(Problem(f"sequence flow {end[:-3]} '{flow.get(end)}' is not an element of this "
+                                            "(sub)process; reconnect the flow", flow.get("id"), filename))
+        for boundary in scope.iterchildren(f"{{{BPMN_NS}}}boundaryEvent"):
+            if boundary.get("attachedToRef") not in elements:
+                problems.append(Problem(f"boundary event is attached to '{boundary.get('attachedToRef')}', which is "
+                                        "not an activity of this (sub)process", boundary.get("id"), filename))
+        sources = {flow.get("sourceRef") for flow in flows}
+        for element_id, node in elements.items():
+            if node.tag.rsplit("}", 1)[-1] in _GATEWAYS and element_id not in sources:
+                problems.append(Problem("a gateway without an outgoing sequence flow is a dead end; connect it",
+                                        element_id, filename))
+    return problems
 
 
 def lint_plan(plan: ParsedPlan, filename: str, forms: dict[str, dict]) -> list[Problem]:

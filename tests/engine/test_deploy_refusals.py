@@ -103,6 +103,15 @@ REFUSED = [
      'id="Flow_Wait" sourceRef="Gateway_Wait" targetRef="Task_Verify"/>', "Gateway_Wait",
      "an event-based gateway must lead to message or timer catch events or receive tasks; 'Task_Verify' is a "
      "userTask"),
+    ("flow to nowhere", '<bpmn:sequenceFlow id="Flow_Lost" sourceRef="Task_Verify" targetRef="Task_Gone"/>',
+     "Flow_Lost", "sequence flow target 'Task_Gone' is not an element of this (sub)process"),
+    ("boundary on nothing", '<bpmn:boundaryEvent id="Timer_Lost" attachedToRef="Task_Gone">'
+     '<bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition>'
+     '</bpmn:boundaryEvent>', "Timer_Lost", "attached to 'Task_Gone', which is not an activity"),
+    ("dead-end gateway", '<bpmn:parallelGateway id="Gateway_Dead"/>', "Gateway_Dead",
+     "a gateway without an outgoing sequence flow is a dead end"),
+    ("duplicate id", '<bpmn:scriptTask id="Task_Verify" scriptFormat="python"><bpmn:script>x = 1</bpmn:script>'
+     '</bpmn:scriptTask>', "Task_Verify", "the id 'Task_Verify' is used by more than one element"),
     ("JavaScript script", '<bpmn:scriptTask id="Script_Js" scriptFormat="javascript"><bpmn:script>x = 1'
      '</bpmn:script></bpmn:scriptTask>', "Script_Js", "script format 'javascript' cannot run: scripts are Python"),
     ("external script", '<bpmn:scriptTask id="Script_File" scriptFormat="python" camunda:resource="x.py"/>',
