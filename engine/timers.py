@@ -13,7 +13,8 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case as sql_case
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine import audit, runtime
@@ -27,6 +28,7 @@ from engine.plans import spec_cache
 log = logging.getLogger(__name__)
 WORKER = "timer-worker"
 MAX_RETRY_DELAY = timedelta(hours=1)
+NOT_DUE_RETRY = timedelta(minutes=1)  # a row past its engine due time that did not fire: look again later
 
 
 @dataclass
@@ -79,25 +81,46 @@ def _record_failure(session_factory: sessionmaker, case_id: int, now: datetime, 
     return case.number
 
 
+def _repair_not_due(session_factory: sessionmaker, case_id: int, now: datetime) -> int:
+    """Move rows that look due but that the engine did not fire to the engine's due time; return how many.
+
+    Such rows (a `fire_at` earlier than SpiffWorkflow's own due time) would otherwise come
+    first in every batch and starve the timers behind them. The update only touches rows
+    still waiting, so a worker that fired them in between is left alone.
+    """
+    later = now + NOT_DUE_RETRY
+    with transaction(session_factory) as session:
+        return session.execute(
+            update(Timer).where(Timer.case_id == case_id, Timer.status == TimerStatus.WAITING, Timer.fire_at <= now)
+            .values(fire_at=sql_case((Timer.due_at > now, Timer.due_at), else_=later))).rowcount
+
+
 def sweep(session_factory: sessionmaker, now: datetime | None = None, batch: int = 100) -> SweepResult:
     """Fire what is due at `now` (default: the real time); one failing case never stops the others."""
     now = now or utcnow()
     result = SweepResult()
-    with transaction(session_factory, readonly=True) as session:
-        case_ids = due_case_ids(session, now, batch)
-    for case_id in case_ids:
-        try:
-            with transaction(session_factory) as session:
-                fired = fire_case_timers(session, case_id, now)
-        except (PlanFlowError, Exception) as exc:  # noqa: BLE001 — a broken case must not stop the sweep
-            log.warning("timers of case %s failed: %s", case_id, exc)
-            number = _record_failure(session_factory, case_id, now, exc)
-            result.failed.append((number, str(exc)))
-            continue
-        if fired:
-            result.fired += fired
-            result.cases += 1
-    return result
+    seen: set[int] = set()
+    while True:
+        with transaction(session_factory, readonly=True) as session:
+            case_ids = [i for i in due_case_ids(session, now, batch) if i not in seen]
+        if not case_ids:
+            return result
+        seen.update(case_ids)
+        for case_id in case_ids:
+            try:
+                with transaction(session_factory) as session:
+                    fired = fire_case_timers(session, case_id, now)
+            except (PlanFlowError, Exception) as exc:  # noqa: BLE001 — a broken case must not stop the sweep
+                log.warning("timers of case %s failed: %s", case_id, exc)
+                number = _record_failure(session_factory, case_id, now, exc)
+                result.failed.append((number, str(exc)))
+                continue
+            if fired:
+                result.fired += fired
+                result.cases += 1
+            elif _repair_not_due(session_factory, case_id, now):
+                log.warning("case %s: timer rows looked due but the engine does not consider them due; "
+                            "moved to the engine's due time", case_id)
 
 
 def run_worker(session_factory: sessionmaker, interval: float, once: bool = False, echo=print) -> None:
