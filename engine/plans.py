@@ -27,7 +27,7 @@ from engine.errors import DeployRejected, NotFound, Problem
 from engine.forms import schema_problems
 from engine.lint import lint_document, lint_plan
 from engine.models import PlanVersion
-from engine.unsupported import find_unsupported_dmn
+from engine.unsupported_dmn import find_unsupported_dmn
 
 
 @dataclass

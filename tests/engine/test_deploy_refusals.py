@@ -171,7 +171,31 @@ def test_a_dmn_file_with_several_decisions_is_refused(session_factory, tmp_path,
                for p in problems), problems
 
 
-def two_decisions_dmn(second_requires_first: bool = False) -> str:
+DMN_HEAD = '<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="levels" name="l" namespace="x">'
+TABLE = ('<input id="In"><inputExpression typeRef="integer"><text>amount</text></inputExpression></input>'
+         '<output id="Out" name="level" typeRef="string"/>')
+
+
+@pytest.mark.parametrize("decision,expected", [
+    (f'<decision id="level"><informationRequirement><requiredDecision href="#approver"/></informationRequirement>'
+     f'<decisionTable id="T">{TABLE}</decisionTable></decision>',
+     "levels.dmn:level: decision 'level' requires decision 'approver'; PlanFlow runs one decision per .dmn file"),
+    ('<decision id="level"><literalExpression><text>"low"</text></literalExpression></decision>',
+     "levels.dmn:level: decision 'level' has no decision table"),
+    (f'<decision id="level"><decisionTable id="T" hitPolicy="RULE ORDER">{TABLE}</decisionTable></decision>',
+     "levels.dmn:level: hit policy RULE ORDER of decision 'level' is not supported"),
+    (f'<decision id="level"><decisionTable id="T" hitPolicy="COLLECT" aggregation="SUM">{TABLE}</decisionTable>'
+     '</decision>', "levels.dmn:level: COLLECT SUM of decision 'level' is not supported"),
+])
+def test_a_decision_the_engine_would_misread_is_refused(session_factory, tmp_path, now, decision, expected):
+    extra = '<bpmn:businessRuleTask id="Task_Rule" camunda:decisionRef="level"/>'
+    folder = write_plan(tmp_path, one_task_plan(timer=None, extra=extra))
+    (folder / "levels.dmn").write_text(f"{DMN_HEAD}{decision}</definitions>", encoding="utf-8")
+    problems = refusals(session_factory, folder, now)
+    assert any(p.startswith(expected) for p in problems), problems
+
+
+def two_decisions_dmn() -> str:
     def decision(decision_id: str, extra: str = "") -> str:
         return f"""<decision id="{decision_id}" name="{decision_id}">{extra}
     <decisionTable id="{decision_id}_table"><input id="{decision_id}_in"><inputExpression typeRef="integer">
