@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from engine.bpmn import BPMN_NS, CAMUNDA_NS
 from engine.dialect import candidate_groups, candidate_role
@@ -241,10 +242,23 @@ def _expression(node, problem) -> None:
 
 def _timer(node, tag: str, problem) -> None:
     text = (node.text or "").strip()
+    naive = _naive_datetime(text.strip("'\"")) if tag == "timeDate" else None
     if _JUEL.search(text):
         problem(f"timer value `{text}` is a Camunda expression: {EXPRESSIONS_HINT}", node)
     elif tag == "timeCycle" and _CRON.match(text):
         problem(f"timer cycle `{text}` is a cron expression: {EXPRESSIONS_HINT}", node)
+    elif naive is not None:
+        problem(f"date-time `{text}` has no UTC offset, so it would be read in the server's own time zone; add one, "
+                f"e.g. `{naive.isoformat()}+08:00`", node)
+
+
+def _naive_datetime(text: str) -> datetime | None:
+    """The date-time a literal timer date names when it has no UTC offset, else None."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return value if value.tzinfo is None and ("-" in text or "T" in text) else None
 
 
 def _extension(node, warning) -> None:

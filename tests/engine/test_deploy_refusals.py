@@ -90,6 +90,9 @@ REFUSED = [
      "Task_Rule", "a business-rule task needs a decision: set camunda:decisionRef"),
     ("JUEL timer", timer_event("Timer_Juel", "timeDuration", "${reminderDelay}"), "Timer_Juel", EXPRESSIONS_HINT),
     ("JUEL date", timer_event("Timer_Date", "timeDate", "#{dueDate}"), "Timer_Date", EXPRESSIONS_HINT),
+    ("date without offset", timer_event("Timer_Naive", "timeDate", "2026-12-01T09:00:00"), "Timer_Naive",
+     "has no UTC offset, so it would be read in the server's own time zone; add one, e.g. "
+     "`2026-12-01T09:00:00+08:00`"),
     ("cron cycle", timer_event("Timer_Cron", "timeCycle", "0 0 9 * * ?"), "Timer_Cron",
      f"is a cron expression: {EXPRESSIONS_HINT}"),
     ("JUEL multi-instance collection", '<bpmn:userTask id="Task_Many" camunda:formKey="mini_note">'
