@@ -22,7 +22,6 @@ from engine.calendar import ONE_DAY, WorkingCalendar
 from engine.clock import current_time
 
 
-
 class Computation(NamedTuple):
     """One call of a deadline function: enough to compute it again on a newer calendar."""
 
