@@ -58,8 +58,8 @@ EXECUTED = {"execution_result": "已更换教师并退款", "responsible_staff":
 @pytest.fixture
 def walk(walk):
     """Start a training_school_complaint case received at `received_where` of type `complaint_type`."""
-    return lambda received_where="hq", complaint_type="problem": walk(
-        "training_school_complaint", registration(received_where, complaint_type))
+    return lambda received_where="hq", complaint_type="problem", **changes: walk(
+        "training_school_complaint", {**registration(received_where, complaint_type), **changes})
 
 
 def closes_with_feedback_visit_and_archive(case):
@@ -88,8 +88,8 @@ def test_campus_receipt_form_within_2_days_then_coordination_in_1_3_or_7_days_by
     case = walk("campus", "suggestion")
     case.complete("Task_CampusReception", RECEPTION_COORDINATE)
     due = expect(case, ("Task_ReceiptForm", "intake"))
-    # Monday 09:00: Tuesday and Wednesday count; due when Wednesday ends.
-    assert due["Task_ReceiptForm"] == calendar_days(case, 2) == datetime(2026, 3, 5, tzinfo=SHANGHAI)
+    # 投诉调查…本日内完成: received Monday 09:00, the investigation is due when Monday ends.
+    assert due["Task_ReceiptForm"] == datetime(2026, 3, 3, tzinfo=SHANGHAI)
     case.pass_time(timedelta(hours=3))
     case.complete("Task_ReceiptForm", {**RECEIPT, "complexity": complexity})
     due = expect(case, ("Task_Coordinate", "handler"))
@@ -111,14 +111,15 @@ def test_campus_steps_overdue_go_to_the_campus_supervisor_with_fines_of_100_and_
     expect(case, ("Task_ReceiptForm", "intake"))
     case.pass_time(2 * SECOND)
     due = expect(case, ("Task_ReceiptFormEscalated", "dept_head"))
-    assert due["Task_ReceiptFormEscalated"] is None
+    assert due["Task_ReceiptFormEscalated"] == working_days(case, 1)
     case.complete("Task_ReceiptFormEscalated", {**RECEIPT, **RECEIPT_PENALTY, "complexity": "ordinary"})
     due = calendar_days(case, 3)
     assert expect(case, ("Task_Coordinate", "handler"))["Task_Coordinate"] == due
     case.pass_time(due - case.now - SECOND)
     expect(case, ("Task_Coordinate", "handler"))
     case.pass_time(2 * SECOND)
-    expect(case, ("Task_CoordinateEscalated", "dept_head"))
+    due = expect(case, ("Task_CoordinateEscalated", "dept_head"))
+    assert due["Task_CoordinateEscalated"] == working_days(case, 1)
     case.complete("Task_CoordinateEscalated", {**COORDINATED, **COORDINATION_PENALTY})
     closes_with_feedback_visit_and_archive(case)
 
@@ -293,3 +294,79 @@ def test_malicious_complaint_even_on_a_campus_goes_to_the_malicious_plan_and_end
     expect(case, ("Task_Archive", "office_director"))
     case.complete("Task_Archive", {"archive_note": "归档"})
     assert case.ready() == [] and case.finished()
+
+
+
+# ---------------------------------------------------------------- deadlines count from receipt
+
+def test_final_plan_counts_5_working_days_from_receipt_when_the_complaint_is_logged_later(walk):
+    # A parent's letter received on Friday 27 February, logged on Monday 2 March.
+    case = walk(received_at="2026-02-27T16:00:00+08:00")
+    case.complete("Task_MeetParent", MEETING)
+    case.complete("Task_HandlingOpinion", OPINION)
+    case.complete("Task_ApproveOpinion", APPROVE)
+    due = expect(case, ("Task_NegotiateFinal", "office_director"))
+    # 在接投诉的5个工作日内: the make-up working Saturday 28 February (调休上班) and 2 to 5 March count,
+    # due when Thursday 5 March ends — not 5 working days from the Monday it was logged.
+    assert due["Task_NegotiateFinal"] == datetime(2026, 3, 6, tzinfo=SHANGHAI)
+
+
+def test_campus_investigation_missed_on_the_day_is_recorded_and_the_receipt_form_escalates_2_days_after_receipt(
+        walk):
+    case = walk(received_where="campus", complaint_type="suggestion", received_at="2026-03-01T20:00:00+08:00")
+    case.complete("Task_CampusReception", RECEPTION_COORDINATE)
+    # Received Sunday 1 March at 20:00: 本日内 ended at midnight, before it was logged; the 2 days run to Tuesday's end.
+    due = expect(case, ("Task_ReceiptForm", "intake"))
+    assert due["Task_ReceiptForm"] == datetime(2026, 3, 4, tzinfo=SHANGHAI)
+    case.pass_time(datetime(2026, 3, 4, tzinfo=SHANGHAI) - case.now + SECOND)
+    expect(case, ("Task_ReceiptFormEscalated", "dept_head"))
+
+
+# ---------------------------------------------------------------- escalated steps: own deadline, next level
+
+@pytest.mark.parametrize("escalated, gm_task, data", [
+    ("Task_ReceiptFormEscalated", "Task_ReceiptFormGM", {**RECEIPT, **RECEIPT_PENALTY, "complexity": "simple"}),
+    ("Task_CoordinateEscalated", "Task_CoordinateGM", {**COORDINATED, **COORDINATION_PENALTY}),
+])
+def test_campus_supervisor_missing_the_escalated_step_passes_it_to_the_general_manager(walk, escalated, gm_task, data):
+    case = walk("campus", "problem")
+    case.complete("Task_CampusReception", RECEPTION_COORDINATE)
+    if escalated == "Task_CoordinateEscalated":
+        case.complete("Task_ReceiptForm", {**RECEIPT, "complexity": "simple"})
+    case.pass_time(timedelta(days=3))
+    due = expect(case, (escalated, "dept_head"))[escalated]
+    case.pass_time(due - case.now + SECOND)
+    due = expect(case, (gm_task, "general_manager"))
+    assert due[gm_task] == working_days(case, 1)
+    case.pass_time(due[gm_task] - case.now + SECOND)
+    expect(case, (gm_task, "general_manager"))  # the top of the ladder: the miss is recorded
+    case.complete(gm_task, data)
+    if escalated == "Task_ReceiptFormEscalated":
+        expect(case, ("Task_Coordinate", "handler"))
+    else:
+        expect(case, ("Task_Feedback", "handler"))
+
+
+def test_department_head_missing_the_escalated_report_passes_it_to_the_general_manager(walk):
+    case = walk("hq", "suggestion")
+    case.complete("Task_ForwardSuggestion", FORWARD)
+    case.pass_time(working_days(case, 5) - case.now + SECOND)
+    due = expect(case, ("Task_DeptReportEscalated", "dept_head"))["Task_DeptReportEscalated"]
+    assert due == working_days(case, 1)
+    case.pass_time(due - case.now + SECOND)
+    due = expect(case, ("Task_DeptReportGM", "general_manager"))
+    assert due["Task_DeptReportGM"] == working_days(case, 1)
+    case.complete("Task_DeptReportGM", {**REPORT, "constructive": "no", "thanks_note": ""})
+    expect(case, ("Task_AdminReview", "office_director"))
+
+
+@pytest.mark.parametrize("escalated", ["Task_ForwardEscalated", "Task_HandlingOpinionEscalated"])
+def test_general_manager_s_escalated_steps_have_1_working_day_and_a_recorded_miss(walk, escalated):
+    case = walk("hq", "suggestion" if escalated == "Task_ForwardEscalated" else "problem")
+    if escalated == "Task_HandlingOpinionEscalated":
+        case.complete("Task_MeetParent", MEETING)
+    case.pass_time(H24 + SECOND)
+    due = expect(case, (escalated, "general_manager"))
+    assert due[escalated] == working_days(case, 1)
+    case.pass_time(due[escalated] - case.now + SECOND)
+    expect(case, (escalated, "general_manager"))
