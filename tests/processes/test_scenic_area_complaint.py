@@ -62,7 +62,7 @@ def test_complaint_not_accepted_within_24h_is_accepted_by_the_office_director(wa
     expect(case, ("Task_Accept", "intake"))
     case.pass_time(2 * SECOND)
     due = expect(case, ("Task_AcceptEscalated", "office_director"))
-    assert due["Task_AcceptEscalated"] is None
+    assert due["Task_AcceptEscalated"] == working_days(case, 1)
     case.complete("Task_AcceptEscalated", ACCEPTED)
     expect(case, ("Task_Investigate", "handler"))
 
@@ -117,7 +117,8 @@ def test_disputed_solution_goes_to_third_party_mediation_or_arbitration(walk, ou
 def test_major_losses_are_reported_and_the_plan_activated_with_progress_published_while_handling(walk):
     case = walk()
     case.complete("Task_Accept", {**ACCEPTED, "severity": "major"})
-    expect(case, ("Task_ReportActivate", "leadership"))
+    due = expect(case, ("Task_ReportActivate", "leadership"))
+    assert due["Task_ReportActivate"] == case.now + timedelta(hours=2)
     case.complete("Task_ReportActivate", {"reported_to": "县文旅局", "activation_note": "启动应急预案"})
     due = expect(case, ("Task_Investigate", "handler"), ("Task_ProgressRelease", "pr"))
     assert due["Task_Investigate"] == working_days(case, 3) and due["Task_ProgressRelease"] is None
@@ -142,3 +143,43 @@ def test_unsatisfied_visitor_gets_one_more_round_before_the_case_is_archived(wal
     case.complete("Task_ReturnVisit", SATISFIED)
     case.complete("Task_Archive", ARCHIVE)
     assert case.finished()
+
+
+# ---------------------------------------------------------------- deadlines from receipt; escalated steps
+
+def test_acceptance_is_due_24h_after_receipt_when_the_complaint_is_logged_later(walk):
+    case = walk({**REGISTRATION, "received_at": "2026-03-01T17:30:00+08:00"})
+    due = expect(case, ("Task_Accept", "intake"))
+    # 接到投诉后24小时内进行受理: received Sunday 17:30, due Monday 17:30 however late it was logged.
+    assert due["Task_Accept"] == datetime(2026, 3, 2, 17, 30, tzinfo=SHANGHAI)
+
+
+@pytest.mark.parametrize("escalated, leadership_task", [
+    ("Task_AcceptEscalated", "Task_AcceptLeadership"),
+    ("Task_InvestigateEscalated", "Task_InvestigateLeadership"),
+    ("Task_SolutionEscalated", "Task_SolutionLeadership"),
+])
+def test_office_director_missing_an_escalated_step_passes_it_to_the_leadership_group(walk, escalated, leadership_task):
+    case = walk()
+    if escalated != "Task_AcceptEscalated":
+        case.complete("Task_Accept", ACCEPTED)
+    if escalated == "Task_SolutionEscalated":
+        case.complete("Task_Investigate", INVESTIGATED)
+    case.pass_time(timedelta(days=8))
+    due = expect(case, (escalated, "office_director"))
+    assert due[escalated] == working_days(case, 1)
+    case.pass_time(due[escalated] - case.now + SECOND)
+    due = expect(case, (leadership_task, "leadership"))
+    assert due[leadership_task] == working_days(case, 1)
+    case.pass_time(due[leadership_task] - case.now + SECOND)
+    expect(case, (leadership_task, "leadership"))  # the top of the ladder: the miss is recorded, the task stays
+
+
+def test_activation_after_major_losses_is_due_within_2_hours(walk):
+    case = walk()
+    case.pass_time(timedelta(hours=1))
+    case.complete("Task_Accept", {**ACCEPTED, "severity": "major"})
+    due = expect(case, ("Task_ReportActivate", "leadership"))
+    assert due["Task_ReportActivate"] == datetime(2026, 3, 2, 12, 0, tzinfo=SHANGHAI)
+    case.pass_time(timedelta(hours=2, seconds=1))
+    expect(case, ("Task_ReportActivate", "leadership"))
