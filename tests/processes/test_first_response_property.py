@@ -6,12 +6,16 @@ serious — reviewed first by the customer-service manager, who sets the departm
 """
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 import pytest
 
+from engine import forms
+from engine.errors import FormInvalid
 from tests.conftest import SHANGHAI
 from tests.processes.conftest import FEEDBACK, expect, walk_closure
+from tests.support import ROOT
 
 H24 = timedelta(hours=24)
 SECOND = timedelta(seconds=1)
@@ -62,7 +66,7 @@ def test_department_missing_the_24h_deadline_is_supervised_by_the_customer_servi
     expect(case, ("Task_DeptHandle", "handler"))
     case.pass_time(2 * SECOND)
     due = expect(case, ("Task_Supervise", "office_director"))
-    assert due["Task_Supervise"] is None
+    assert due["Task_Supervise"] == case.now + H24
     case.complete("Task_Supervise", HANDLED)
     signed_and_closed(case)
 
@@ -105,3 +109,57 @@ def test_unsatisfied_owner_gets_one_more_round_before_the_case_is_archived(walk)
     expect(case, ("Task_Renegotiate", "handler"))
     case.complete("Task_Renegotiate", {"renegotiation_note": "加装一盏灯"})
     close(case)
+
+
+
+# ---------------------------------------------------------------- deadlines from receipt; escalated steps
+
+LOGGED_LATER = {"received_at": "2026-03-01T20:00:00+08:00"}   # a call on Sunday evening, logged on Monday
+
+
+def test_handed_over_complaint_is_due_24h_after_receipt_not_after_it_was_logged(walk):
+    case = walk(**LOGGED_LATER)
+    due = expect(case, ("Task_DeptHandle", "handler"))
+    assert due["Task_DeptHandle"] == datetime(2026, 3, 2, 20, 0, tzinfo=SHANGHAI)
+
+
+def test_serious_complaint_review_is_due_24h_after_receipt(walk):
+    case = walk(first_response="serious", **LOGGED_LATER)
+    due = expect(case, ("Task_ManagerReview", "office_director"))
+    assert due["Task_ManagerReview"] == datetime(2026, 3, 2, 20, 0, tzinfo=SHANGHAI)
+
+
+def test_manager_missing_the_supervised_handling_passes_it_to_company_leadership(walk):
+    case = walk()
+    case.pass_time(H24 + SECOND)
+    due = expect(case, ("Task_Supervise", "office_director"))["Task_Supervise"]
+    case.pass_time(due - case.now + SECOND)
+    due = expect(case, ("Task_SuperviseLeader", "general_manager"))
+    assert due["Task_SuperviseLeader"] == case.now + H24
+    case.pass_time(H24 + SECOND)
+    expect(case, ("Task_SuperviseLeader", "general_manager"))  # the top of the ladder: the miss is recorded
+    case.complete("Task_SuperviseLeader", HANDLED)
+    signed_and_closed(case)
+
+
+def test_leadership_review_has_24h_of_its_own(walk):
+    case = walk(first_response="serious")
+    case.pass_time(H24 + SECOND)
+    due = expect(case, ("Task_LeaderReview", "general_manager"))
+    assert due["Task_LeaderReview"] == case.now + H24
+
+
+@pytest.mark.parametrize("first_response, handling_department, valid", [
+    ("handover", "工程部", True), ("handover", "", False), ("on_the_spot", "", False), ("serious", "", True),
+])
+def test_the_receiving_department_is_required_when_the_complaint_is_handed_over(first_response, handling_department,
+                                                                               valid):
+    schema = json.loads((ROOT / "forms" / "fr_register.form").read_text(encoding="utf-8"))
+    submission = {**REGISTRATION, "first_response": first_response, "handling_department": handling_department}
+    if valid:
+        forms.validate_submission(schema, submission)
+    else:
+        with pytest.raises(FormInvalid) as refused:
+            forms.validate_submission(schema, submission)
+        expected = {"handling_department"} if first_response == "handover" else {"spot_resolution"}
+        assert set(refused.value.errors) == expected
