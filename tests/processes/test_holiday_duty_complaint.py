@@ -6,13 +6,16 @@ opinion, and the case closes only when both branches are done.
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
+from tests.conftest import SHANGHAI
 from tests.processes.conftest import expect
 
 M15 = timedelta(minutes=15)
+# Reported when the case opens (the `now` fixture).
+SHANGHAI_NOW = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
 
 REPORT = {"reporter": "李信息员", "reporter_unit": "新华村", "complainant": "张先生", "contact": "13800000000",
           "location": "镇区农家乐", "category": "consumer", "content": "假期农家乐结账金额明显高于标价"}
@@ -41,7 +44,8 @@ def reported(case):
     due = expect(case, ("Task_OnSite", "duty_officer"), ("Task_OpinionMonitor", "pr"))
     assert due == {"Task_OnSite": None, "Task_OpinionMonitor": None}
     case.complete("Task_OnSite", ON_SITE)
-    expect(case, ("Task_ActivatePlan", "leadership"), ("Task_OpinionMonitor", "pr"))
+    due = expect(case, ("Task_ActivatePlan", "leadership"), ("Task_OpinionMonitor", "pr"))
+    assert due["Task_ActivatePlan"] == case.now + timedelta(minutes=30)
 
 
 def test_duty_room_reports_up_within_15_minutes_and_captain_settles_with_signed_settlement(walk):
@@ -67,7 +71,7 @@ def test_report_not_passed_up_within_15_minutes_goes_straight_to_the_leader_on_d
     expect(case, ("Task_DutyRoomReport", "duty_officer"))
     case.pass_time(timedelta(seconds=2))
     due = expect(case, ("Task_LeaderTakesReport", "leadership"))
-    assert due["Task_LeaderTakesReport"] is None
+    assert due["Task_LeaderTakesReport"] == case.now + M15
     case.complete("Task_LeaderTakesReport", {**DUTY_REPORT, "leader_informed": "main_leader"})
     expect(case, ("Task_OnSite", "duty_officer"), ("Task_OpinionMonitor", "pr"))
 
@@ -135,3 +139,30 @@ def test_reply_sent_back_by_either_leader_is_redrafted_and_reviewed_again(walk, 
     expect(case, ("Task_DraftReply", "pr"), ("Task_OnSite", "duty_officer"))
     case.complete("Task_DraftReply", {"reply_draft": "修改稿"})
     expect(case, ("Task_OnSite", "duty_officer"), ("Task_ReviewReply", "general_manager"))
+
+
+
+# ---------------------------------------------------------------- deadlines from the report; the top of the ladder
+
+def test_the_15_minutes_count_from_the_reporter_s_report_not_from_when_it_was_logged(walk):
+    case = walk({**REPORT, "received_at": (SHANGHAI_NOW - timedelta(minutes=10)).isoformat()})
+    due = expect(case, ("Task_DutyRoomReport", "duty_officer"))
+    assert due["Task_DutyRoomReport"] == datetime(2026, 3, 2, 9, 5, tzinfo=SHANGHAI)
+
+
+def test_leader_on_duty_missing_the_report_has_the_miss_recorded_and_keeps_it(walk):
+    case = walk()
+    case.pass_time(M15 + timedelta(seconds=1))
+    due = expect(case, ("Task_LeaderTakesReport", "leadership"))["Task_LeaderTakesReport"]
+    case.pass_time(due - case.now + timedelta(seconds=1))
+    expect(case, ("Task_LeaderTakesReport", "leadership"))
+
+
+def test_plan_not_activated_within_30_minutes_is_recorded_and_stays_with_the_group_leader(walk):
+    case = walk()
+    case.complete("Task_DutyRoomReport", DUTY_REPORT)
+    case.complete("Task_OnSite", ON_SITE)
+    case.pass_time(timedelta(minutes=31))
+    expect(case, ("Task_ActivatePlan", "leadership"), ("Task_OpinionMonitor", "pr"))
+    case.complete("Task_ActivatePlan", GENERAL)
+    expect(case, ("Task_HandleOnSite", "duty_officer"), ("Task_OpinionMonitor", "pr"))
