@@ -22,7 +22,7 @@ from engine.clock import engine_time, utcnow
 from engine.deadlines import EXPRESSION_FUNCTIONS, using_calendar
 from engine.errors import Problem
 from engine.roles import LANE_ROLES
-from engine.unsupported import Findings, find_unsupported
+from engine.unsupported import JUEL, Findings, find_unsupported
 
 # SpiffWorkflow names its internal start task "Start"; an element with that id silently empties the process.
 RESERVED_IDS = {"Start", "End", "Root"}
@@ -106,7 +106,7 @@ def _lint_task(task_spec, element_id: str, forms: dict, problem) -> None:
         _lint_timer(definition, element_id, problem)
     for condition, _target in getattr(task_spec, "cond_task_specs", []) or []:
         expression = getattr(condition, "args", [None])[0] if condition is not None else None
-        if expression:
+        if expression and not JUEL.search(expression):  # Camunda expressions are named, with the flow, before parsing
             _check_code(expression, "eval", "condition", element_id, problem)
     if isinstance(task_spec, ScriptTask) and task_spec.script:
         _check_code(task_spec.script, "exec", "script", element_id, problem)

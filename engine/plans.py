@@ -300,26 +300,29 @@ def _check_one(session, filename, xml, bundle, decision_files, process_files, pr
         problems.append(Problem(str(exc), file=filename))
         return None
     structural = lint_document(root, filename)
-    if structural.problems:
-        problems.extend(structural.problems)
-        return None
+    problems.extend(structural.problems)
     closure = _close_over_calls(session, filename, root, bundle, decision_files, process_files, problems)
     if closure is None:
         return None
+    # With problems in the XML the parser may fail on them obscurely: its errors are then left out, and
+    # the checks of the parsed plan report only elements not already named, so every element shows once.
+    flagged = {p.element_id for p in structural.problems}
     try:
         plan = parse_plan(xml, filename, closure.decisions, closure.called_documents)
     except XmlRejected as exc:
         problems.append(Problem(str(exc), file=filename))
         return None
     except ValidationException as exc:
-        problems.append(Problem(_validation_message(exc), getattr(exc, "id", None), filename))
+        if not flagged:
+            problems.append(Problem(_validation_message(exc), getattr(exc, "id", None), filename))
         return None
     except Exception as exc:  # SpiffWorkflow raises plain exceptions for some broken diagrams
-        problems.append(Problem(f"cannot be parsed: {without_addresses(str(exc))}", file=filename))
+        if not flagged:
+            problems.append(Problem(f"cannot be parsed: {without_addresses(str(exc))}", file=filename))
         return None
-    found = lint_plan(plan, filename, closure.forms)
+    found = [p for p in lint_plan(plan, filename, closure.forms) if p.element_id not in flagged or p.element_id is None]
     problems.extend(found)
-    if found:
+    if found or flagged:
         return None
     return _Candidate(filename, xml, plan, closure.forms, closure.decisions, closure.called_documents,
                       structural.warnings)

@@ -60,7 +60,7 @@ IGNORED_CAMUNDA = {
 }
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
-_JUEL = re.compile(r"[$#]\{")
+JUEL = re.compile(r"[$#]\{")
 # Quartz cron as Camunda reads it: 6 or 7 fields of digits, *, ?, /, -, commas, L, W, # and names.
 _CRON = re.compile(r"^[\w*?/,#-]+(\s+[\w*?/,#-]+){4,6}$")
 _PYTHON = {"python", "py", "python3"}
@@ -199,7 +199,7 @@ def _child_by_id(scope, element_id: str | None):
 
 def _multi_instance(node, problem) -> None:
     collection = node.get(f"{{{CAMUNDA_NS}}}collection") or ""
-    if _JUEL.search(collection):
+    if JUEL.search(collection):
         problem(f"collection `{collection}` is a Camunda expression: {EXPRESSIONS_HINT}", node)
     elif not collection and not any(local(child) == "loopCardinality" for child in node):
         problem("a multi-instance activity needs camunda:collection (the name of a list in the case data, e.g. "
@@ -234,8 +234,8 @@ def _expression(node, problem) -> None:
     language = node.get("language")
     if language and language.strip().lower() not in _PYTHON:
         problem(f"expression language '{language}' cannot run: {EXPRESSIONS_HINT}", node)
-    elif _JUEL.search(text):
-        inner = text[2:-1].strip() if _JUEL.match(text) and text.endswith("}") else None
+    elif JUEL.search(text):
+        inner = text[2:-1].strip() if JUEL.match(text) and text.endswith("}") else None
         suggestion = f" (write `{inner}`)" if inner else ""
         problem(f"`{text}` is a Camunda expression: {EXPRESSIONS_HINT}{suggestion}", node)
 
@@ -243,7 +243,7 @@ def _expression(node, problem) -> None:
 def _timer(node, tag: str, problem) -> None:
     text = (node.text or "").strip()
     naive = _naive_datetime(text.strip("'\"")) if tag == "timeDate" else None
-    if _JUEL.search(text):
+    if JUEL.search(text):
         problem(f"timer value `{text}` is a Camunda expression: {EXPRESSIONS_HINT}", node)
     elif tag == "timeCycle" and _CRON.match(text):
         problem(f"timer cycle `{text}` is a cron expression: {EXPRESSIONS_HINT}", node)

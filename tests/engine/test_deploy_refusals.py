@@ -139,6 +139,14 @@ def test_a_camunda_condition_is_refused_with_the_python_to_write(session_factory
     assert EXPRESSIONS_HINT in problem and "(write `note != 'loop'`)" in problem
 
 
+def test_every_problem_of_a_file_is_listed_once_even_with_elements_that_cannot_run(session_factory, tmp_path, now):
+    extra = '<bpmn:serviceTask id="Task_Call" camunda:class="org.example.Notify"/>'
+    xml = one_task_plan(condition="${note != 'loop'}", form_key="missing_form", timer="${delay}", extra=extra)
+    problems = refusals(session_factory, write_plan(tmp_path, xml), now)
+    assert sorted(p.split(":")[1] for p in problems) == ["Flow_Done", "Task_Call", "Task_Verify", "Timer_Deadline"]
+    assert any("Task_Verify" in p and "form 'missing_form'" in p for p in problems), problems
+
+
 def test_a_call_activity_calling_its_own_process_is_refused_naming_it(session_factory, tmp_path, now):
     folder = write_plan(tmp_path, calling_plan(process_id="caller", called="caller"), name="caller.bpmn")
     problems = refusals(session_factory, folder, now)
