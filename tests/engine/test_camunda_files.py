@@ -149,3 +149,19 @@ def test_an_embedded_camunda_html_form_is_refused_saying_plans_use_form_js(sessi
             "owner", now)
     assert "form 'embedded:app:forms/inspect-form.html' of user task 'Handle' is a Camunda embedded or external " \
            "form; plans use form-js forms" in str(info.value)
+
+
+def test_a_task_in_a_sub_lane_goes_to_the_sub_lanes_role(session_factory, tmp_path, now):
+    """Camunda Modeler nests lanes: the office's lane holds one lane per role; the innermost lane is the role."""
+    xml = modeler_plan().replace(
+        '<bpmn:lane id="Lane_M" name="handler">\n      <bpmn:flowNodeRef>StartEvent_1</bpmn:flowNodeRef>'
+        '<bpmn:flowNodeRef>Task_Handle</bpmn:flowNodeRef></bpmn:lane>',
+        '<bpmn:lane id="Lane_Office" name="Complaints office"><bpmn:flowNodeRef>StartEvent_1</bpmn:flowNodeRef>'
+        '<bpmn:flowNodeRef>Task_Handle</bpmn:flowNodeRef><bpmn:childLaneSet id="LaneSet_Office">'
+        '<bpmn:lane id="Lane_Intake" name="handler"><bpmn:flowNodeRef>StartEvent_1</bpmn:flowNodeRef></bpmn:lane>'
+        '<bpmn:lane id="Lane_Head" name="dept_head"><bpmn:flowNodeRef>Task_Handle</bpmn:flowNodeRef></bpmn:lane>'
+        '</bpmn:childLaneSet></bpmn:lane>')
+    assert "Lane_Office" in xml
+    desk = deployed_desk(session_factory, tmp_path, now, xml)
+    number = desk.start("modeler", {}, "handler1")
+    assert desk.task(number, "Task_Handle").role == "dept_head"
