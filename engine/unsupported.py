@@ -170,6 +170,9 @@ def _references(node, defined: dict, problem) -> None:
                     "the modeler's properties panel", node)
         elif kind == "message" and not (target.get("name") or "").strip():
             problem(f"message '{ref}' has no name: a message is delivered by its name", node)
+        elif kind == "message" and JUEL.search(target.get("name")):
+            problem(f"message name `{target.get('name')}` is a Camunda expression: a message is delivered by a "
+                    "fixed name; put what varies in the correlation", node)
 
 
 def _in_event_subprocess(node) -> bool:

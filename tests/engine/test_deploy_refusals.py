@@ -84,6 +84,8 @@ REFUSED = [
     ("message without a name", '<bpmn:message id="Msg_Blank"/><bpmn:intermediateCatchEvent id="Catch_Blank">'
      '<bpmn:messageEventDefinition messageRef="Msg_Blank"/></bpmn:intermediateCatchEvent>', "Catch_Blank",
      "message 'Msg_Blank' has no name"),
+    ("message name as expression", '<bpmn:message id="Msg_Expr" name="reply-${caseId}"/><bpmn:receiveTask '
+     'id="Task_Reply" messageRef="Msg_Expr"/>', "Task_Reply", "message name `reply-${caseId}` is a Camunda expression"),
     ("error not defined", '<bpmn:endEvent id="End_Error"><bpmn:errorEventDefinition errorRef="Err_Missing"/>'
      '</bpmn:endEvent>', "End_Error", "error 'Err_Missing' is not defined in this file"),
     ("business rule task without decision", '<bpmn:businessRuleTask id="Task_Rule" camunda:class="a.Rule"/>',
