@@ -1,7 +1,8 @@
 """engine.sandbox: process owners' code runs without escape, in bounded time and sizes.
 
 Every payload runs twice: through the sandbox's own API and inside a real SpiffWorkflow
-workflow (script task for scripts, exclusive gateway condition for expressions).
+workflow (script task for scripts, exclusive gateway condition for expressions); both send
+it to a sandbox process, where these language rules are the first line of defence.
 """
 from __future__ import annotations
 
