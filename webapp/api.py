@@ -11,7 +11,7 @@ from functools import wraps
 
 from flask import Blueprint, g, jsonify, request, url_for
 
-from engine import cases, inbox, tokens, users
+from engine import cases, inbox, plans, tokens, users
 from engine.clock import utcnow
 from engine.errors import PermissionDenied, PlanFlowError
 from engine.privacy import may_see_contact, shown_identity
@@ -97,9 +97,21 @@ def case_json(session, case, viewer) -> dict:
     }
 
 
+def _deployed_forms(session) -> tuple[dict, dict]:
+    """The current version's start form of each startable plan, and every other form (task forms)."""
+    start_forms, task_forms = {}, {}
+    for key in plans.plan_keys(session):
+        plan = plans.spec_cache.get(plans.current_version(session, key))
+        if plan.start_form_key in plan.forms:
+            start_forms[key] = (plan.start_form_key, plan.forms[plan.start_form_key])
+        task_forms.update({k: f for k, f in plan.forms.items() if k != plan.start_form_key})
+    return start_forms, task_forms
+
+
 @bp.get("/openapi.json")
 def openapi():
-    return jsonify(openapi_document())
+    with reading() as session:
+        return jsonify(openapi_document(*_deployed_forms(session)))
 
 
 @bp.post("/cases")
@@ -122,15 +134,26 @@ def get_case(number: str):
         return jsonify(case_json(session, cases.get_case(session, number), users.get_user(session, g.api_username)))
 
 
+def _flag(name: str) -> bool:
+    """A boolean query argument: true or false (1 or 0); anything else is a bad request."""
+    value = request.args.get(name, "false")
+    if value not in ("true", "false", "1", "0"):
+        raise BadRequest(f"'{name}' must be true or false")
+    return value in ("true", "1")
+
+
 @bp.get("/tasks")
 @token_required
 def list_tasks():
+    repeated = sorted({key for key in request.args if len(request.args.getlist(key)) > 1})
+    if repeated:
+        raise BadRequest(f"give each query argument once ({', '.join(repeated)})")
     which = request.args.get("list", "mine")
     if which not in inbox.LISTS:
         raise BadRequest(f"list must be one of {', '.join(inbox.LISTS)}")
     page, per_page = int_arg("page", 1, maximum=MAX_PAGE), int_arg("per_page", 50, maximum=inbox.MAX_PER_PAGE)
     filters = inbox.InboxFilter(plan=request.args.get("plan") or None, grade=request.args.get("grade") or None,
-                                overdue=request.args.get("overdue") in ("1", "true"), page=page, per_page=per_page)
+                                overdue=_flag("overdue"), page=page, per_page=per_page)
     with reading() as session:
         user = users.get_user(session, g.api_username)
         found = inbox.task_list(session, user, which, utcnow(), filters)

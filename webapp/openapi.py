@@ -1,5 +1,12 @@
-"""The OpenAPI 3 description of /api/v1, kept beside the routes it describes (a test compares them)."""
+"""The OpenAPI 3 description of /api/v1, kept beside the routes it describes (a test compares them).
+
+Request bodies carry each deployed plan's forms as JSON Schema (engine/form_schema.py),
+so the document changes when a plan is deployed.
+"""
 from __future__ import annotations
+
+from engine.form_schema import form_schema
+from webapp.limits import MAX_ID, MAX_PAGE
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -12,14 +19,52 @@ def _json(description: str, schema: dict) -> dict:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-COMMON_ERRORS = {"401": _error("missing or invalid bearer token"), "403": _error("the user lacks the role"),
-                 "404": _error("no such case or task")}
+COMMON_ERRORS = {"400": _error("malformed request: bad JSON, a number out of range, text with NUL or a lone "
+                                "surrogate, JSON nested deeper than 32 levels"),
+                 "401": _error("missing or invalid bearer token"), "403": _error("the user lacks the role"),
+                 "404": _error("no such case or task"),
+                 "413": _error("the body is larger than the server accepts (PLANFLOW_MAX_REQUEST_BYTES)")}
 TASK = {"$ref": "#/components/schemas/Task"}
 CASE = {"$ref": "#/components/schemas/Case"}
-TASK_ID = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+TASK_ID = {"name": "task_id", "in": "path", "required": True,
+           "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
 
 
-def openapi_document() -> dict:
+def _form_ref(key: str) -> dict:
+    return {"$ref": f"#/components/schemas/form_{key}"}
+
+
+def _form_schemas(forms: dict[str, dict]) -> dict:
+    """One schema per form key, without an empty `required` (OpenAPI 3.0 refuses that)."""
+    schemas = {}
+    for key, form in sorted(forms.items()):
+        schema = form_schema(form)
+        if not schema["required"]:
+            del schema["required"]
+        schemas[f"form_{key}"] = schema
+    return schemas
+
+
+def _registration(start_forms: dict[str, tuple[str, dict]]) -> dict:
+    """POST /cases: one shape per startable plan, `data` being that plan's start form."""
+    shapes = []
+    for plan_key, (form_key, form) in sorted(start_forms.items()):
+        required = ["plan", "data"] if form_schema(form)["required"] else ["plan"]
+        shapes.append({"type": "object", "required": required, "properties": {
+            "plan": {"type": "string", "enum": [plan_key]}, "data": _form_ref(form_key)}})
+    if not shapes:
+        return {"type": "object", "required": ["plan"], "properties": {
+            "plan": {"type": "string"}, "data": {"type": "object"}}}
+    return {"oneOf": shapes}
+
+
+def openapi_document(start_forms: dict[str, tuple[str, dict]] | None = None,
+                     task_forms: dict[str, dict] | None = None) -> dict:
+    """The document; `start_forms` maps plan key to (form key, form), `task_forms` form key to form."""
+    start_forms, task_forms = start_forms or {}, task_forms or {}
+    forms = {**task_forms, **{key: form for key, form in start_forms.values()}}
+    task_data = ({"anyOf": [_form_ref(key) for key in sorted(task_forms)]} if task_forms
+                 else {"type": "object"})
     task_action = {"parameters": [TASK_ID], "security": [{"bearer": []}], "tags": ["tasks"]}
     return {
         "openapi": "3.0.3",
@@ -31,6 +76,7 @@ def openapi_document() -> dict:
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
+                **_form_schemas(forms),
                 "Error": {"type": "object", "required": ["error"], "properties": {"error": {
                     "type": "object", "required": ["code", "message"], "properties": {
                         "code": {"type": "string", "example": "task_already_completed"},
@@ -75,17 +121,16 @@ def openapi_document() -> dict:
             "/api/v1/cases": {"post": {
                 "summary": "Register a complaint (start a case of a plan with its start-form data)",
                 "tags": ["cases"], "security": [{"bearer": []}],
-                "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                    "type": "object", "required": ["plan"], "properties": {
-                        "plan": {"type": "string", "example": "general_complaint"},
-                        "data": {"type": "object", "example": {"complainant": "王女士", "contact": "13800000000",
-                                                               "channel": "phone", "content": "快递延误"}}}}}}},
-                "responses": {"201": _json("the new case", CASE), "400": _error("malformed body"),
-                              **COMMON_ERRORS, "422": _error("start-form data invalid, per field")}}},
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": _registration(start_forms)}}},
+                "responses": {"201": _json("the new case", CASE), **COMMON_ERRORS,
+                              "409": _error("the plan stopped at once (an incident was recorded)"),
+                              "422": _error("start-form data invalid, per field")}}},
             "/api/v1/cases/{number}": {"get": {
                 "summary": "A case: status, open tasks, deadlines, history", "tags": ["cases"],
                 "security": [{"bearer": []}],
-                "parameters": [{"name": "number", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "parameters": [{"name": "number", "in": "path", "required": True,
+                                "schema": {"type": "string", "example": "TS-2026-000001"}}],
                 "responses": {"200": _json("the case", CASE), **COMMON_ERRORS}}},
             "/api/v1/tasks": {"get": {
                 "summary": "A page of the user's tasks", "tags": ["tasks"], "security": [{"bearer": []}],
@@ -95,13 +140,14 @@ def openapi_document() -> dict:
                     {"name": "plan", "in": "query", "schema": {"type": "string"}},
                     {"name": "grade", "in": "query", "schema": {"type": "string"}},
                     {"name": "overdue", "in": "query", "schema": {"type": "boolean"}},
-                    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+                    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE,
+                                                               "default": 1}},
                     {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                                    "maximum": 200, "default": 50}}],
                 "responses": {"200": _json("tasks, soonest due first", {"type": "object", "properties": {
                     "list": {"type": "string"}, "page": {"type": "integer"}, "per_page": {"type": "integer"},
                     "has_next": {"type": "boolean"}, "tasks": {"type": "array", "items": TASK}}}),
-                    "400": _error("bad list or page"), "401": COMMON_ERRORS["401"]}}},
+                    "400": _error("bad list, page, per_page or overdue"), "401": COMMON_ERRORS["401"]}}},
             "/api/v1/tasks/{task_id}/claim": {"post": {
                 **task_action, "summary": "Claim an open task of one's role",
                 "responses": {"200": _json("the task", TASK), **COMMON_ERRORS,
@@ -112,11 +158,11 @@ def openapi_document() -> dict:
             "/api/v1/tasks/{task_id}/complete": {"post": {
                 **task_action, "summary": "Submit the task's form",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                    "type": "object", "properties": {"data": {"type": "object"}}}}}},
+                    "type": "object", "required": ["data"], "properties": {"data": task_data}}}}},
                 "responses": {"200": _json("what comes next", {"type": "object", "properties": {
                     "task": TASK, "next_tasks": {"type": "array", "items": TASK},
                     "case_completed": {"type": "boolean"}}}),
-                    "400": _error("malformed body"), **COMMON_ERRORS,
+                    **COMMON_ERRORS,
                     "409": _error("task already completed / claimed by another / case changed (reload), or the "
                                   "case could not advance (an incident was recorded)"),
                     "422": _error("form data invalid, per field")}}},
