@@ -226,3 +226,17 @@ def test_405_answers_say_which_methods_are_allowed(api, login):
     assert response.status_code == 405 and "POST" in response.headers["Allow"]
     page = login("intake").put("/login")
     assert page.status_code == 405 and "POST" in page.headers["Allow"]
+
+
+def test_a_60_mb_body_is_refused_with_413_under_the_default_limit(api):
+    client, headers = api("intake")
+    response = client.post("/api/v1/cases", headers=headers, content_type="application/json",
+                           data=b'{"plan": "' + b"x" * (60 * 1024 * 1024) + b'"}')
+    assert response.status_code == 413 and error_code(response) == "payload_too_large"
+
+
+def test_the_throttle_message_is_in_the_users_language(app):
+    client = app.test_client()
+    for _ in range(6):
+        response = client.post("/login", data={"username": "intake1", "password": "nope"})
+    assert response.status_code == 429 and "密码错误次数过多" in response.get_data(as_text=True)
