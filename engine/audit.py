@@ -39,6 +39,8 @@ class EventKind:
     CALENDAR_LOADED = "calendar_loaded"
     CASE_MIGRATED = "case_migrated"
     CASE_COMPLETED = "case_completed"
+    MESSAGE_RECEIVED = "message_received"
+    CASE_RETRIED = "case_retried"
 
 
 def _event_hash(seq: int, occurred_at: datetime, actor: str, kind: str, case_id: int | None,

@@ -21,6 +21,7 @@ from datetime import datetime
 
 from lxml import etree
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     DurationTimerEventDefinition,
     TimeDateEventDefinition,
@@ -77,18 +78,26 @@ def quote_bare_timer_values(specs) -> None:
     """Rewrite bare ISO timer values as string literals, in place.
 
     A duration timer whose value calls a calendar function (`working_days(3)`) becomes a
-    date timer: the function already returns the due date-time, not a duration.
+    date timer: the function already returns the due date-time, not a duration. Timers
+    behind an event-based gateway live in the gateway's list of event definitions.
     """
     for spec in specs:
         for task_spec in spec.task_specs.values():
             definition = getattr(task_spec, "event_definition", None)
-            if not isinstance(definition, TimerEventDefinition) or not definition.expression:
-                continue
-            if is_bare_timer_value(definition.expression):
-                definition.expression = repr(definition.expression.strip())
-            elif isinstance(definition, DurationTimerEventDefinition) and uses_calendar(definition.expression):
-                task_spec.event_definition = TimeDateEventDefinition(
-                    definition.name, definition.expression, description=definition.description)
+            if isinstance(definition, MultipleEventDefinition):
+                definition.event_definitions = [_quoted(d) for d in definition.event_definitions]
+            elif definition is not None:
+                task_spec.event_definition = _quoted(definition)
+
+
+def _quoted(definition):
+    if not isinstance(definition, TimerEventDefinition) or not definition.expression:
+        return definition
+    if is_bare_timer_value(definition.expression):
+        definition.expression = repr(definition.expression.strip())
+    elif isinstance(definition, DurationTimerEventDefinition) and uses_calendar(definition.expression):
+        return TimeDateEventDefinition(definition.name, definition.expression, description=definition.description)
+    return definition
 
 
 class _StrictDecisionEngine(DMNEngine):
@@ -161,6 +170,12 @@ def start_form_key(root: etree._Element, process_id: str) -> str | None:
 _parsed: OrderedDict[str, ParsedPlan] = OrderedDict()
 _parsed_lock = threading.Lock()
 _PARSED_KEEP = 64
+
+
+def forget_parsed_plans() -> None:
+    """Drop every cached parse, as a fresh process would start (tests that reload between steps use it)."""
+    with _parsed_lock:
+        _parsed.clear()
 
 
 def parse_plan(bpmn_xml: str, filename: str, decisions: dict[str, str] | None = None,

@@ -56,10 +56,28 @@ def start_case(session: Session, plan_key: str, data: dict, username: str, now: 
                  payload={"plan": plan_key, "version": version.version, "data": data})
     start_tasks = workflow.get_tasks(state=TaskState.READY)
     with runtime.running(session, now):
-        runtime.run_engine(workflow, lambda: [t.data.update(data) for t in start_tasks])
-        runtime.save(case, workflow)
-        runtime.sync(session, case, workflow, now, username)
+        try:
+            runtime.run_engine(workflow, lambda: [t.data.update(data) for t in start_tasks])
+            runtime.settle(session, case, workflow, now, username)
+        except CaseEngineError as exc:
+            _keep_registration(session, case, plan, data, str(exc), username, now)
     return case
+
+
+def _keep_registration(session: Session, case: Case, plan, data: dict, message: str, username: str,
+                       now: datetime) -> None:
+    """The plan failed on its first steps: keep the complaint as registered, not yet advanced, as an incident.
+
+    A complaint must never be lost because a plan has a bug; `planflow incidents retry`
+    runs it once the cause is fixed (or the case is moved to a corrected version).
+    """
+    workflow = runtime.new_workflow(plan)
+    for task in workflow.get_tasks(state=TaskState.READY):
+        task.data.update(data)
+    runtime.save(case, workflow)
+    case.incident = message
+    audit.record(session, audit.EventKind.INCIDENT, username, now, case=case, element_id=plan.process_id,
+                 payload={"error": message})
 
 
 def with_received_at(data: dict, now: datetime) -> dict:
@@ -172,24 +190,20 @@ def complete_task(session: Session, task_id: int, username: str, data: dict, now
         raise TaskClaimedByOther(f"task {task_id} is claimed by {task.assignee}; only they may complete it")
     plan = spec_cache.get(case.plan_version)
     cleaned = validate_submission(plan.forms.get(task.form_key, {"components": []}), data)
-    workflow = runtime.load(case, plan)
-    spiff_task = runtime.find_spiff_task(workflow, task.spiff_task_id)
-    if spiff_task is None or spiff_task.state != TaskState.READY:
-        raise CaseChanged(f"case {case.number} changed and task {task_id} is not ready any more; reload")
 
-    def submit():
+    def submit(workflow):
+        spiff_task = runtime.find_spiff_task(workflow, task.spiff_task_id)
+        if spiff_task is None or spiff_task.state != TaskState.READY:
+            raise CaseChanged(f"case {case.number} changed and task {task_id} is not ready any more; reload")
+        audit.record(session, audit.EventKind.TASK_COMPLETED, username, now, case=case,
+                     element_id=task.element_id, payload={"task_id": task.id, "data": cleaned})
         spiff_task.data.update(cleaned)
         spiff_task.run()
 
-    with runtime.running(session, now):
-        runtime.run_engine(workflow, submit)
-        task.status = TaskStatus.COMPLETED
-        task.assignee = task.assignee or username
-        task.completed_by, task.completed_at = username, now
-        audit.record(session, audit.EventKind.TASK_COMPLETED, username, now, case=case,
-                     element_id=task.element_id, payload={"task_id": task.id, "data": cleaned})
-        runtime.save(case, workflow)
-        outcome = runtime.sync(session, case, workflow, now, username)
+    task.status = TaskStatus.COMPLETED
+    task.assignee = task.assignee or username
+    task.completed_by, task.completed_at = username, now
+    outcome = runtime.advance(session, case, plan, now, username, submit)
     case.incident = None
     flush_case(session, case)
     return Completion(task, outcome.new_tasks, outcome.completed)
@@ -218,6 +232,19 @@ def record_incident(session: Session, case_id: int, message: str, actor: str, no
     case.incident = message
     audit.record(session, audit.EventKind.INCIDENT, actor, now, case=case, element_id=element_id,
                  payload={"error": message})
+
+
+def retry_case(session: Session, number: str, actor: str, now: datetime) -> runtime.SyncOutcome:
+    """Run a case with an incident again from where it stopped (after its cause was fixed)."""
+    case = lock_case(session, get_case(session, number).id)
+    if case.incident is None:
+        raise Conflict(f"case {number} has no incident to retry")
+    audit.record(session, audit.EventKind.CASE_RETRIED, actor, now, case=case, payload={"incident": case.incident})
+    outcome = runtime.advance(session, case, spec_cache.get(case.plan_version), now, actor,
+                              lambda workflow: workflow.refresh_timers())
+    case.incident = None
+    flush_case(session, case)
+    return outcome
 
 
 def incidents(session: Session) -> list[Case]:

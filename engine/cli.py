@@ -14,12 +14,13 @@ import click
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import DBAPIError
 
-from engine import audit, calendar_store, cases, inbox, logins, plans, timers, tokens, users
+from engine import audit, calendar_store, cases, inbox, logins, messages, plans, timers, tokens, users
 from engine.calendar_load import load_calendar_file as calendar_load_use_case
 from engine.clock import utcnow
 from engine.config import Settings
 from engine.db import create_schema, make_engine, make_session_factory, transaction
-from engine.errors import DeployRejected, FormInvalid, PlanFlowError
+from engine.doctor import examine as examine_cases
+from engine.errors import CaseEngineError, DeployRejected, FormInvalid, PlanFlowError
 from engine.local_time import due_time
 from engine.models import User
 from engine.roles import ROLES
@@ -235,8 +236,11 @@ def start(ctx: Context, plan, data, actor, as_json):
     with transaction(ctx.session_factory()) as session:
         case = cases.start_case(session, plan, _load_json(data, "--data"), actor, utcnow(),
                                 ctx.settings.case_number_prefix)
-        number = case.number
-    _emit(as_json, {"number": number}, number)
+        number, incident = case.number, case.incident
+    _emit(as_json, {"number": number, "incident": incident}, number)
+    if incident:
+        click.echo(f"warning: {number} is registered but its plan stopped at once: {incident} "
+                   "(see `planflow incidents`)", err=True)
 
 
 @main.command("tasks")
@@ -376,6 +380,68 @@ def incidents(ctx: Context, as_json):
                  "incident": c.incident} for c in cases.incidents(session)]
     _emit(as_json, rows, "\n".join(f"{r['case']}  {r['plan']} v{r['version']}: {r['incident']}" for r in rows)
           or "no incidents")
+
+
+@main.command()
+@click.argument("case_number")
+@click.option("--as", "actor", required=True, help="Who retries it (recorded in the audit trail).")
+@json_option
+@pass_ctx
+@domain_errors
+def retry(ctx: Context, case_number, actor, as_json):
+    """Run a case with an incident again from where it stopped, once its cause is fixed."""
+    try:
+        with transaction(ctx.session_factory()) as session:
+            users.get_user(session, actor)
+            outcome = cases.retry_case(session, case_number, actor, utcnow())
+            payload = {"case": case_number, "next_tasks": [_task_dict(t) for t in outcome.new_tasks],
+                       "case_completed": outcome.completed}
+    except CaseEngineError as exc:
+        with transaction(ctx.session_factory()) as session:
+            cases.record_incident(session, cases.get_case(session, case_number).id, str(exc), actor, utcnow())
+        raise
+    _emit(as_json, payload, f"{case_number} runs again" + ("; case completed" if outcome.completed else ""))
+
+
+@main.command()
+@click.option("--all", "include_completed", is_flag=True, help="Check completed cases too.")
+@json_option
+@pass_ctx
+@domain_errors
+def doctor(ctx: Context, include_completed, as_json):
+    """List cases that are neither completed, visibly waiting (task, timer, message) nor an incident."""
+    with transaction(ctx.session_factory(), readonly=True) as session:
+        findings = examine_cases(session, include_completed)
+    rows = [{"case": f.case_number, "problems": f.problems} for f in findings]
+    _emit(as_json, rows, "\n".join(f"{r['case']}: {'; '.join(r['problems'])}" for r in rows)
+          or "every case is completed, waiting on a task, timer or message, or an incident")
+    if rows:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("name")
+@click.option("--case", "case_number", default=None, help="The case the message is for.")
+@click.option("--correlation", default=None, help='Correlation as a JSON object, e.g. {"case": "TS-2026-000001"}.')
+@click.option("--data", default="{}", help="The message data as a JSON object.")
+@click.option("--as", "actor", required=True, help="Who sends it (recorded in the audit trail).")
+@json_option
+@pass_ctx
+@domain_errors
+def message(ctx: Context, name, case_number, correlation, data, actor, as_json):
+    """Deliver message NAME to the case waiting for it (a written reply, a regulator's notice, a callback)."""
+    correlation = _load_json(correlation, "--correlation") if correlation else {}
+    if case_number:
+        correlation = {**correlation, "case": case_number}
+    delivery = messages.submit_message(ctx.session_factory(), name, correlation, _load_json(data, "--data"),
+                                       actor, utcnow())
+    with transaction(ctx.session_factory(), readonly=True) as session:
+        payload = {"case": delivery.case_number, "element_id": delivery.element_id,
+                   "next_tasks": [_task_dict(cases.get_task(session, t.id)) for t in delivery.next_tasks],
+                   "case_completed": delivery.case_completed}
+    nexts = "; ".join(f"{t['name']} → {t['role']}" for t in payload["next_tasks"])
+    _emit(as_json, payload, f"{name} delivered to {delivery.case_number} ({delivery.element_id})"
+          + (f"; next: {nexts}" if nexts else "") + ("; case completed" if delivery.case_completed else ""))
 
 
 @main.group("calendar")

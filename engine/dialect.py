@@ -12,7 +12,9 @@ import re
 
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
-from SpiffWorkflow.bpmn.specs.defaults import CallActivity, NoneTask
+from SpiffWorkflow.bpmn.parser.event_parsers import ReceiveTaskParser
+from SpiffWorkflow.bpmn.specs.defaults import CallActivity, NoneTask, ReceiveTask
+from SpiffWorkflow.camunda.parser.event_parsers import CamundaEventDefinitionParser
 from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser, UserTaskParser
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
@@ -73,6 +75,10 @@ class PlanUserTaskParser(UserTaskParser):
         return form
 
 
+class MessageReceiveTaskParser(CamundaEventDefinitionParser, ReceiveTaskParser):
+    """A receive task's message read as Camunda messages are everywhere else (one kind of message per plan)."""
+
+
 class PlanParser(CamundaParser):
     """CamundaParser with PlanFlow's reading of Camunda Modeler files."""
 
@@ -83,6 +89,7 @@ class PlanParser(CamundaParser):
         full_tag("manualTask"): (CamundaTaskParser, PassThroughTask),
         full_tag("startEvent"): (scopes.ScopedStartEventParser, scopes.ScopedStartEvent),
         full_tag("subProcess"): (scopes.EventSubprocessParser, CallActivity),
+        full_tag("receiveTask"): (MessageReceiveTaskParser, ReceiveTask),
     }
 
 

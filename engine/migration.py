@@ -15,7 +15,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import audit, runtime
+from engine import audit, persistence, runtime
 from engine.cases import flush_case, get_case, lock_case
 from engine.errors import Conflict, NotFound
 from engine.models import Case, CaseStatus, PlanVersion
@@ -49,7 +49,7 @@ def _target(session: Session, case: Case, to_version: int) -> PlanVersion:
 def _diff(case: Case, workflow, target: PlanVersion) -> MigrationPreview:
     new = spec_cache.get(target)
     preview = MigrationPreview(case.number, case.plan_version.version, target.version)
-    top, subprocess_diffs = diff_workflow(runtime._registry, workflow, new.spec, new.subprocess_specs)
+    top, subprocess_diffs = diff_workflow(persistence.registry, workflow, new.spec, new.subprocess_specs)
     diffs = [top, *[d for d in subprocess_diffs.values() if d is not None]]
     if any(d is None for d in subprocess_diffs.values()):
         preview.blocked = "a called process of this case is not part of the new version"
@@ -85,19 +85,19 @@ def migrate_case(session: Session, number: str, to_version: int, actor: str, now
     preview = _diff(case, workflow, target)
     if not preview.can_migrate:
         raise Conflict(f"case {number} cannot move to version {to_version}: {preview.blocked}")
-    new = spec_cache.get(target)
-    top, subprocess_diffs = diff_workflow(runtime._registry, workflow, new.spec, new.subprocess_specs)
+    # The case gets its own copy of the new specs: the parsed ones are shared and must never change.
+    new_spec, new_subprocess_specs = persistence.private_specs(spec_cache.get(target))
+    top, subprocess_diffs = diff_workflow(persistence.registry, workflow, new_spec, new_subprocess_specs)
     with runtime.running(session, now):
-        migrate_workflow(top, workflow, new.spec)
+        migrate_workflow(top, workflow, new_spec)
         for subprocess_id, diff in subprocess_diffs.items():
             subprocess = workflow.subprocesses[subprocess_id]
-            migrate_workflow(diff, subprocess, new.subprocess_specs[subprocess.spec.name])
-        workflow.subprocess_specs = new.subprocess_specs
+            migrate_workflow(diff, subprocess, new_subprocess_specs[subprocess.spec.name])
+        workflow.subprocess_specs = new_subprocess_specs
         runtime.run_engine(workflow)
         old_version = case.plan_version.version
         case.plan_version_id, case.plan_version = target.id, target
-        runtime.save(case, workflow)
-        runtime.sync(session, case, workflow, now, actor)
+        runtime.settle(session, case, workflow, now, actor)
     audit.record(session, audit.EventKind.CASE_MIGRATED, actor, now, case=case, element_id=target.plan_key,
                  payload={"from_version": old_version, "to_version": to_version, "changed": preview.changed})
     flush_case(session, case)

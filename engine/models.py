@@ -34,6 +34,12 @@ class TimerStatus(str, enum.Enum):
     CANCELLED = "cancelled"
 
 
+class SubscriptionStatus(str, enum.Enum):
+    WAITING = "waiting"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+
+
 class User(Base):
     __tablename__ = "users"
 
@@ -205,6 +211,29 @@ class Timer(Base):
     fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class MessageSubscription(Base):
+    """A case waiting for a message (a receive task, a message catch or a message start of an event subprocess)."""
+
+    __tablename__ = "message_subscriptions"
+    __table_args__ = (
+        UniqueConstraint("case_id", "spiff_task_id", "message_name"),
+        Index("ix_message_subscriptions_name", "message_name", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    # The waiting task, or for an event subprocess the root task of the scope that listens.
+    spiff_task_id: Mapped[str] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(200))
+    message_name: Mapped[str] = mapped_column(String(200))
+    # What a sender may correlate on: {"case": number, <property>: value from the case data}.
+    correlation: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[SubscriptionStatus] = mapped_column(_enum(SubscriptionStatus), default=SubscriptionStatus.WAITING)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_by: Mapped[str | None] = mapped_column(String(80))
 
 
 class AuditChainHead(Base):

@@ -1,62 +1,57 @@
-"""Load and save a case's workflow, run it, and keep the task and timer rows in step.
+"""Run a case's workflow: the one facade over SpiffWorkflow that the use cases call.
 
-The serialized workflow is the source of truth; the `tasks` and `timers` rows are
-derived from it in the same transaction (`sync`), so the inbox and the worker read
-indexed rows and never load a workflow just to list or find something.
-The spec is kept out of the stored state: it belongs to the plan version.
+Every use case that moves a case does it through `advance` (or `begin` for a new case):
+load the workflow, apply what the use case does to it, run the engine to rest within a
+step budget, save, re-sync the task, timer and subscription rows, and check the
+liveness invariant. Anything the engine raises — whatever its class — and any case
+left neither completed nor visibly waiting becomes a CaseEngineError naming the
+element, which the caller records as an incident.
 """
 from __future__ import annotations
 
+import os
+import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Callable
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
-from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
-from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SERIALIZER_VERSION
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
-from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
-from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
-from SpiffWorkflow.version import __version__ as LIBRARY_VERSION
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import audit, calendar_store, deadlines, sandbox
-from engine.clock import engine_time
+from engine import calendar_store, deadlines, liveness, persistence, rows, sandbox, scopes
 from engine.bpmn import ParsedPlan
-from engine.errors import CaseEngineError
-from engine.models import NO_DEADLINE, Case, CaseStatus, Task, TaskStatus, Timer, TimerStatus
+from engine.clock import engine_time
+from engine.engine_errors import engine_error_text, without_addresses
+from engine.errors import CaseEngineError, PlanFlowError
+from engine.models import Case
+from engine.rows import SyncOutcome, english_name, ready_user_tasks, sync  # noqa: F401 — the facade's names
+from engine.waiting import all_tasks, attached_task, deadline_of, deadline_timer, timer_due  # noqa: F401
 
-
-class _PinnedSpecWorkflowConverter(BpmnWorkflowConverter):
-    """Serializes a workflow without its spec; restores it onto the cached spec of its plan version."""
-
-    def to_dict(self, workflow):
-        dct = WorkflowConverter.to_dict(self, workflow)
-        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
-        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
-        return dct
-
-    def from_dict(self, dct, plan: ParsedPlan = None):
-        dct = dict(dct, spec=None, subprocess_specs=None)
-        workflow = self.target_class(plan.spec, plan.subprocess_specs, deserializing=True)
-        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
-        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
-        self.set_default_attributes(workflow, dct)
-        self.subprocesses_from_dict(dct["subprocesses"], workflow)
-        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
-        return workflow
-
-
-_registry = BpmnWorkflowSerializer.configure({**CAMUNDA_CONFIG, BpmnWorkflow: _PinnedSpecWorkflowConverter})
-_serializer = BpmnWorkflowSerializer(_registry)
 _script_engine = PythonScriptEngine(environment=sandbox.SandboxEnvironment(deadlines.EXPRESSION_FUNCTIONS))
+
+
+@dataclass(frozen=True)
+class StepBudget:
+    """How much engine work one advance may do before it is stopped as a runaway."""
+
+    steps: int = 1_000
+    seconds: float = 30.0
+    depth: int = 900   # SpiffWorkflow stops seeing tasks about 1,000 levels down its task tree
+
+    @classmethod
+    def from_env(cls) -> "StepBudget":
+        return cls(steps=int(os.environ.get("PLANFLOW_MAX_ENGINE_STEPS", cls.steps)),
+                   seconds=float(os.environ.get("PLANFLOW_MAX_ADVANCE_SECONDS", cls.seconds)))
+
+
+BUDGET = StepBudget.from_env()
 
 
 @contextmanager
@@ -67,272 +62,150 @@ def running(session: Session, now: datetime):
 
 
 def new_workflow(plan: ParsedPlan) -> BpmnWorkflow:
-    return BpmnWorkflow(plan.spec, plan.subprocess_specs, script_engine=_script_engine)
-
-
-def dump(workflow: BpmnWorkflow) -> dict:
-    return _serializer.to_dict(workflow)
+    return persistence.new_workflow(plan, _script_engine)
 
 
 def load(case: Case, plan: ParsedPlan) -> BpmnWorkflow:
-    """The case's workflow, refusing state written by a newer serializer (reading it would lose data)."""
-    if _version_key(case.serializer_version) > _version_key(SERIALIZER_VERSION):
-        raise CaseEngineError(f"case {case.number} was saved by serializer {case.serializer_version} "
-                              f"(SpiffWorkflow {case.library_version}); this installation has "
-                              f"{SERIALIZER_VERSION} and must not read it — upgrade PlanFlow")
-    return restore(case.workflow_state, plan)
-
-
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version.split(".") if part.isdigit())
+    return persistence.load(case, plan, _script_engine)
 
 
 def restore(state: dict, plan: ParsedPlan) -> BpmnWorkflow:
-    workflow = _serializer.from_dict(state, plan=plan)
-    workflow.script_engine = _script_engine
-    return workflow
+    return persistence.restore(state, plan, _script_engine)
+
+
+dump = persistence.dump
 
 
 def save(case: Case, workflow: BpmnWorkflow) -> None:
     deadlines.keep_provisional(workflow.data)
-    case.workflow_state = dump(workflow)
-    case.serializer_version = SERIALIZER_VERSION
-    case.library_version = LIBRARY_VERSION
+    persistence.save(case, workflow)
 
 
-def run_engine(workflow: BpmnWorkflow, action=None) -> None:
-    """Apply `action` (if any) then advance the workflow; engine failures become CaseEngineError."""
+class _Runaway(Exception):
+    pass
+
+
+class _Steps:
+    """Counts the engine's steps in one advance and stops it when the budget is spent."""
+
+    def __init__(self, budget: StepBudget):
+        self.budget = budget
+        self.count = 0
+        self.started = time.monotonic()
+        self.current = None
+
+    def before(self, task) -> None:
+        self.current = task
+        self.count += 1
+        if self.count > self.budget.steps:
+            raise _Runaway(f"the case ran more than {self.budget.steps:,} engine steps without waiting for a person, "
+                           "a timer or a message (a loop without a waiting step, or a plan that calls itself?)")
+        if time.monotonic() - self.started > self.budget.seconds:
+            raise _Runaway(f"the case ran longer than {self.budget.seconds:g} s in one step")
+        if self.count % 50 == 0 and task.depth > self.budget.depth:
+            raise _Runaway(f"the case's history is nested {task.depth} levels deep: a loop has run too many rounds "
+                           "(use a standard loop, or let the loop wait for a person or a timer)")
+
+
+def run_engine(workflow: BpmnWorkflow, action: Callable[[], object] | None = None,
+               budget: StepBudget | None = None) -> None:
+    """Apply `action` (if any), then run the engine to rest; every engine failure becomes CaseEngineError."""
+    steps = _Steps(budget or BUDGET)
     try:
         if action is not None:
             action()
-        workflow.do_engine_steps()
+        while True:
+            workflow.do_engine_steps(will_complete_task=steps.before, did_complete_task=scopes.after_step)
+            if not scopes.close_finished_scopes(workflow) and not _finish_spent_cycles(workflow):
+                break
+        _refuse_uncaught_errors(workflow)
+    except PlanFlowError as exc:
+        if isinstance(exc, CaseEngineError) or steps.current is None:
+            raise
+        raise CaseEngineError(f"{_element(steps.current)}: {exc}") from exc
+    except _Runaway as exc:
+        raise CaseEngineError(f"{_element(steps.current)}: {exc}") from None
     except sandbox.SandboxError as exc:
-        raise CaseEngineError(f"an expression was stopped: {exc}") from exc
+        raise CaseEngineError(f"{_element(steps.current)}: an expression was stopped: {exc}") from exc
     except SpiffWorkflowException as exc:
-        raise CaseEngineError(_describe_engine_error(exc)) from exc
+        raise CaseEngineError(_describe_engine_error(exc, steps.current)) from exc
+    except Exception as exc:  # noqa: BLE001 — whatever the engine raises is an incident, never a traceback
+        task = _failing_task(exc.__traceback__) or steps.current
+        raise CaseEngineError(f"{_element(task)}: {type(exc).__name__}: {without_addresses(str(exc))}") from exc
 
 
-def _describe_engine_error(exc: SpiffWorkflowException) -> str:
-    task = getattr(exc, "task", None) or getattr(exc, "sender", None)
-    spec = getattr(task, "task_spec", None)
-    element = getattr(spec, "bpmn_id", None) or getattr(exc, "task_id", None)
-    cause = exc.__cause__ or exc.__context__
-    detail = str(exc.args[0]) if exc.args else str(exc)
-    if cause is not None and str(cause) not in detail:
-        detail = f"{detail}: {cause}"
+def _finish_spent_cycles(workflow: BpmnWorkflow) -> bool:
+    """Let a cycle timer that has fired its last repetition complete now.
+
+    SpiffWorkflow only notices at the next timer refresh, and with no due time left
+    nothing would ever refresh it: the case would wait on a timer that cannot fire.
+    """
+    spent = [t for t in all_tasks(workflow) if t.state == TaskState.WAITING and t.internal_data.get("event_fired")
+             and isinstance(t.internal_data.get("event_value"), dict) and t.internal_data["event_value"].get("cycles") == 0]
+    for task in spent:
+        task.task_spec._update(task)
+    return bool(spent)
+
+
+def _refuse_uncaught_errors(workflow: BpmnWorkflow) -> None:
+    """An error end or throw event that nothing in the case catches would end its path silently."""
+    for event in workflow.bpmn_events:
+        definition = event.event_definition
+        if isinstance(definition, ErrorEventDefinition):
+            code = getattr(definition, "code", None) or definition.name
+            raise CaseEngineError(f"error '{code}' was thrown and nothing in the plan catches it "
+                                  "(add an error boundary event or an error event subprocess)")
+
+
+def _failing_task(traceback):
+    """The innermost SpiffWorkflow task on the stack where an unexpected error was raised."""
+    found = None
+    while traceback is not None:
+        for name in ("my_task", "task", "self"):
+            candidate = traceback.tb_frame.f_locals.get(name)
+            if isinstance(candidate, SpiffTask) and getattr(candidate.task_spec, "bpmn_id", None):
+                found = candidate
+                break
+        traceback = traceback.tb_next
+    return found
+
+
+def _element(task) -> str:
+    if task is None:
+        return "the case"
+    spec = task.task_spec
+    return getattr(spec, "bpmn_id", None) or spec.name
+
+
+def _describe_engine_error(exc: SpiffWorkflowException, current=None) -> str:
+    task = getattr(exc, "task", None) or getattr(exc, "sender", None) or current
+    element = getattr(getattr(task, "task_spec", None), "bpmn_id", None) or getattr(exc, "task_id", None)
+    detail = engine_error_text(exc)
     return f"{element}: {detail}" if element else detail
 
 
-def ready_user_tasks(workflow: BpmnWorkflow) -> list:
-    return [t for t in workflow.get_tasks(state=TaskState.READY, manual=True)]
+def settle(session: Session, case: Case, workflow: BpmnWorkflow, now: datetime, actor: str) -> SyncOutcome:
+    """Save the workflow, re-sync its rows, and refuse a case that is neither done nor visibly waiting."""
+    found = liveness.problems(workflow)
+    if found:
+        raise CaseEngineError("; ".join(found))
+    save(case, workflow)
+    return sync(session, case, workflow, now, actor)
+
+
+def advance(session: Session, case: Case, plan: ParsedPlan, now: datetime, actor: str,
+            action: Callable[[BpmnWorkflow], object] | None = None) -> SyncOutcome:
+    """Load the case, apply `action(workflow)`, run it to rest, save and re-sync — the one path that moves a case."""
+    workflow = load(case, plan)
+    with running(session, now):
+        run_engine(workflow, (lambda: action(workflow)) if action is not None else None)
+        return settle(session, case, workflow, now, actor)
 
 
 def find_spiff_task(workflow: BpmnWorkflow, spiff_task_id: str):
     return workflow.get_task_from_id(UUID(spiff_task_id))
 
 
-def _is_timer(task) -> bool:
-    return isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition)
-
-
-def timer_due(task) -> datetime | None:
-    """The due time SpiffWorkflow fixed when the timer started waiting (never recomputed here)."""
-    value = task.internal_data.get("event_value")
-    if isinstance(value, dict):  # cycle timer: the next occurrence
-        value = value.get("next") if value.get("cycles") != 0 else None
-    if not value:
-        return None
-    return TimerEventDefinition.get_datetime(value) if isinstance(value, str) else None
-
-
-def attached_task(timer_task):
-    """The activity a boundary timer is attached to (its sibling under the boundary split), or None."""
-    parent = timer_task.parent
-    if parent is None or not parent.task_spec.name.endswith(".BoundaryEventSplit"):
-        return None
-    for sibling in parent.children:
-        if not isinstance(sibling.task_spec, CatchingEvent):
-            return sibling
-    return None
-
-
-def deadline_timer(user_task):
-    """The waiting boundary timer that falls due first on a user task, or None."""
-    parent = user_task.parent
-    if parent is None:
-        return None
-    timers = [s for s in parent.children if s is not user_task and _is_timer(s)
-              and s.state == TaskState.WAITING and timer_due(s) is not None]
-    return min(timers, key=timer_due, default=None)
-
-
-def deadline_of(user_task) -> datetime | None:
-    """The earliest waiting boundary-timer due time on a user task."""
-    timer = deadline_timer(user_task)
-    return timer_due(timer) if timer is not None else None
-
-
-@dataclass
-class SyncOutcome:
-    """What changed in the rows: new tasks, fired timers, escalations."""
-
-    new_tasks: list[Task] = field(default_factory=list)
-    fired_timers: list[Timer] = field(default_factory=list)
-    cancelled_tasks: list[Task] = field(default_factory=list)
-    completed: bool = False
-
-
-def sync(session: Session, case: Case, workflow: BpmnWorkflow, now: datetime, actor: str) -> SyncOutcome:
-    """Bring the case's task and timer rows and status in line with the workflow; audit each change."""
-    outcome = SyncOutcome()
-    waiting_timers = _sync_timers(session, case, workflow, now, actor, outcome)
-    _sync_tasks(session, case, workflow, now, actor, outcome, waiting_timers)
-    _audit_escalations(session, case, now, actor, outcome)
-    _sync_summary(case, workflow)
-    if workflow.is_completed() and case.status != CaseStatus.COMPLETED:
-        case.status = CaseStatus.COMPLETED
-        case.completed_at = now
-        outcome.completed = True
-        audit.record(session, audit.EventKind.CASE_COMPLETED, actor, now, case=case)
-    return outcome
-
-
-def _sync_timers(session, case, workflow, now, actor, outcome) -> dict[str, Timer]:
-    """Index waiting timers; mark the ones gone as fired or cancelled. Returns waiting rows by spiff id."""
-    existing = {t.spiff_task_id: t for t in session.execute(
-        select(Timer).where(Timer.case_id == case.id, Timer.status == TimerStatus.WAITING)).scalars()}
-    waiting = {}
-    for task in workflow.get_tasks(state=TaskState.WAITING):
-        due = timer_due(task) if _is_timer(task) else None
-        if due is not None:
-            waiting[str(task.id)] = (task, due)
-    rows = {}
-    for spiff_id, (task, due) in waiting.items():
-        row = existing.get(spiff_id)
-        years = deadlines.provisional_years(task.internal_data.get("event_value"), workflow.data)
-        if row is None:
-            host = attached_task(task)
-            row = Timer(case_id=case.id, spiff_task_id=spiff_id, element_id=task.task_spec.bpmn_id,
-                        attached_to=host.task_spec.bpmn_id if host else None, due_at=due, fire_at=due,
-                        started_at=now, provisional_years=list(years or ()), status=TimerStatus.WAITING)
-            session.add(row)
-            if years:
-                _audit_provisional(session, case, row, now, actor)
-        else:
-            if row.due_at != due:  # moved: a cycle timer's next occurrence, or a recomputed deadline
-                row.due_at, row.fire_at = due, due
-            if years is not None:
-                row.provisional_years = list(years)
-        rows[spiff_id] = row
-    for spiff_id, row in existing.items():
-        if spiff_id in waiting:
-            continue
-        task = workflow.get_task_from_id(UUID(spiff_id))
-        # SpiffWorkflow resets `event_fired` once the event completes; completion is the firing.
-        fired = task is not None and task.state == TaskState.COMPLETED
-        row.status = TimerStatus.FIRED if fired else TimerStatus.CANCELLED
-        if fired:
-            row.fired_at = now
-            outcome.fired_timers.append(row)
-            audit.record(session, audit.EventKind.TIMER_FIRED, actor, now, case=case, element_id=row.element_id,
-                         payload={"due_at": row.due_at.isoformat(), "attached_to": row.attached_to})
-    return rows
-
-
-def _audit_provisional(session, case, timer: Timer, now, actor) -> None:
-    audit.record(session, audit.EventKind.DEADLINE_PROVISIONAL, actor, now, case=case, element_id=timer.element_id,
-                 payload={"due_at": timer.due_at.isoformat(), "attached_to": timer.attached_to,
-                          "years_without_calendar_data": timer.provisional_years,
-                          "warning": "computed on the weekday rule; it moves when that year's calendar is loaded"})
-
-
-def _due(spiff_task, waiting_timers: dict[str, Timer]) -> tuple[datetime | None, bool]:
-    timer = deadline_timer(spiff_task)
-    if timer is None:
-        return None, False
-    row = waiting_timers.get(str(timer.id))
-    return timer_due(timer), bool(row is not None and row.provisional_years)
-
-
-def _sync_tasks(session, case, workflow, now, actor, outcome, waiting_timers) -> None:
-    open_rows = {t.spiff_task_id: t for t in session.execute(
-        select(Task).where(Task.case_id == case.id, Task.status == TaskStatus.OPEN)).scalars()}
-    ready = {str(t.id): t for t in ready_user_tasks(workflow)}
-    for spiff_id, row in open_rows.items():
-        if spiff_id in ready:
-            continue
-        spiff_task = workflow.get_task_from_id(UUID(spiff_id))
-        if spiff_task is not None and spiff_task.state == TaskState.COMPLETED:
-            row.status = TaskStatus.COMPLETED
-        else:
-            row.status = TaskStatus.CANCELLED
-            outcome.cancelled_tasks.append(row)
-            audit.record(session, audit.EventKind.TASK_CANCELLED, actor, now, case=case, element_id=row.element_id,
-                         payload={"task_id": row.id, "role": row.role, "assignee": row.assignee})
-    for spiff_id, spiff_task in ready.items():
-        due, provisional = _due(spiff_task, waiting_timers)
-        spec = spiff_task.task_spec
-        if spiff_id in open_rows:
-            row = open_rows[spiff_id]
-            row.due_at, row.due_sort, row.due_provisional = due, due or NO_DEADLINE, provisional
-            _refresh_definition(row, spec)
-            continue
-        if not isinstance(spec, UserTaskMixin):
-            raise CaseEngineError(f"{spec.bpmn_id}: only user tasks may wait for people")
-        row = Task(case=case, spiff_task_id=spiff_id, element_id=spec.bpmn_id,
-                   name=spec.bpmn_name or spec.bpmn_id, name_en=english_name(spec), role=spec.lane or "",
-                   form_key=getattr(getattr(spec, "form", None), "key", None), status=TaskStatus.OPEN,
-                   created_at=now, due_at=due, due_sort=due or NO_DEADLINE, due_provisional=provisional)
-        session.add(row)
-        outcome.new_tasks.append(row)
-    session.flush()
-    for row in outcome.new_tasks:
-        audit.record(session, audit.EventKind.TASK_READY, actor, now, case=case, element_id=row.element_id,
-                     payload={"task_id": row.id, "name": row.name, "role": row.role,
-                              "due_at": row.due_at.isoformat() if row.due_at else None,
-                              "due_provisional": row.due_provisional})
-
-
-def _refresh_definition(row: Task, spec) -> None:
-    """Keep an open task's element, name, role and form in line with its spec (they change when a case migrates)."""
-    row.element_id, row.name, row.name_en = spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, english_name(spec)
-    row.form_key = getattr(getattr(spec, "form", None), "key", None)
-    if spec.lane and spec.lane != row.role:
-        row.role, row.assignee = spec.lane, None  # a claim by the old role's holder no longer stands
-
-
-def english_name(spec) -> str | None:
-    """The English name a modeler put in the element's documentation as `en: …`."""
-    for line in (getattr(spec, "documentation", None) or "").splitlines():
-        if line.strip().lower().startswith("en:"):
-            return line.strip()[3:].strip() or None
-    return None
-
-
-SUMMARY_KEYS = ("grade", "category", "complainant", "contact")
-
-
-def _sync_summary(case: Case, workflow: BpmnWorkflow) -> None:
-    """Copy the case data the lists filter and show onto the case row."""
-    latest: dict = {}
-    for task in [workflow.last_task, *ready_user_tasks(workflow)]:
-        if task is not None:
-            latest.update({k: task.data[k] for k in SUMMARY_KEYS if k in task.data})
-    for key, value in latest.items():
-        setattr(case, key, None if value is None else str(value)[:200])
-
-
-def _audit_escalations(session, case, now, actor, outcome) -> None:
-    """A fired boundary timer that cancelled its task is an escalation to whoever got the new tasks."""
-    cancelled = {row.element_id: row for row in outcome.cancelled_tasks}
-    for timer in outcome.fired_timers:
-        missed = cancelled.get(timer.attached_to)
-        if missed is None:
-            continue
-        for row in outcome.new_tasks:
-            row.escalated_from = missed.element_id
-        audit.record(session, audit.EventKind.ESCALATED, actor, now, case=case, element_id=timer.element_id,
-                     payload={"missed_task": missed.element_id, "missed_role": missed.role,
-                              "due_at": timer.due_at.isoformat(),
-                              "to": [{"task_id": r.id, "element_id": r.element_id, "role": r.role}
-                                     for r in outcome.new_tasks]})
+__all__ = ["BUDGET", "StepBudget", "SyncOutcome", "TaskState", "advance", "attached_task", "deadline_of",
+           "deadline_timer", "dump", "english_name", "find_spiff_task", "load", "new_workflow", "ready_user_tasks",
+           "restore", "run_engine", "running", "save", "settle", "sync", "timer_due"]

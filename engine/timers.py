@@ -54,11 +54,8 @@ def fire_case_timers(session: Session, case_id: int, now: datetime) -> int:
         Timer.case_id == case_id, Timer.status == TimerStatus.WAITING, Timer.fire_at <= now)).scalar_one()
     if not still_due:
         return 0
-    workflow = runtime.load(case, spec_cache.get(case.plan_version))
-    with runtime.running(session, now):
-        runtime.run_engine(workflow, workflow.refresh_timers)
-        runtime.save(case, workflow)
-        outcome = runtime.sync(session, case, workflow, now, WORKER)
+    outcome = runtime.advance(session, case, spec_cache.get(case.plan_version), now, WORKER,
+                              lambda workflow: workflow.refresh_timers())
     case.incident = None
     flush_case(session, case)
     return len(outcome.fired_timers)

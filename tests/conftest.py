@@ -78,22 +78,22 @@ def now():
 _sqlite_templates: dict[tuple, Path] = {}
 
 
-def open_desk(session_factory, db_url: str, now, tmp_path_factory) -> Desk:
-    """Plans of processes/ deployed and one user per role.
+def open_desk(session_factory, db_url: str, now, tmp_path_factory, paths=PLAN_PATHS) -> Desk:
+    """Plans of `paths` (default: processes/ and forms/) deployed and one user per role.
 
     On SQLite the deployed database is built once per run and copied for each test
     (deploying ten plans for every test would dominate the suite's time); on
     PostgreSQL each test deploys for real.
     """
     if not db_url.startswith("sqlite"):
-        return Desk.open(session_factory, now)
-    key = tuple(map(str, PLAN_PATHS))
+        return Desk.open(session_factory, now, paths)
+    key = tuple(map(str, paths))
     template = _sqlite_templates.get(key)
     if template is None:
         template = tmp_path_factory.mktemp("template") / "deployed.sqlite3"
         engine = make_engine(f"sqlite:///{template}")
         create_schema(engine)
-        Desk.open(make_session_factory(engine), now)
+        Desk.open(make_session_factory(engine), now, paths)
         engine.dispose()
         with contextlib.closing(sqlite3.connect(template)) as conn:  # fold the WAL into the file we copy
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -7,13 +7,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.orm import undefer
 
-from engine import cases, plans, runtime, timers, users
+from engine import cases, liveness, messages, plans, runtime, timers, users
+from engine.bpmn import forget_parsed_plans
 from engine.calendar import WorkingCalendar
 from engine.clock import engine_time
 from engine.deadlines import using_calendar
 from engine.db import transaction
-from engine.models import Task, TaskStatus
+from engine.models import Case, CaseStatus, Task, TaskStatus
 from engine.roles import ROLES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,7 +59,21 @@ class Desk:
             return use_case(session, *args, **kwargs)
 
     def start(self, plan_key: str, data: dict, as_user: str = "intake1") -> str:
-        return self.do(cases.start_case, plan_key, data, as_user, self.now).number
+        number = self.do(cases.start_case, plan_key, data, as_user, self.now).number
+        self.assert_live(number)
+        return number
+
+    def assert_live(self, number: str | None = None) -> None:
+        """The liveness invariant: each case (or every running one) is completed, visibly waiting, or an incident."""
+        with transaction(self.session_factory, readonly=True) as session:
+            query = select(Case).options(undefer(Case.workflow_state))
+            query = query.where(Case.number == number) if number else query.where(Case.status == CaseStatus.RUNNING)
+            for case in session.execute(query).scalars():
+                if case.incident:
+                    continue
+                workflow = runtime.load(case, plans.spec_cache.get(case.plan_version))
+                found = liveness.stored_problems(session, case, workflow)
+                assert not found, f"{case.number} breaks the liveness invariant: {found}"
 
     def open_tasks(self, number: str) -> list[Task]:
         with transaction(self.session_factory, readonly=True) as session:
@@ -72,11 +88,26 @@ class Desk:
 
     def complete(self, number: str, element_id: str, data: dict, as_user: str | None = None):
         task = self.task(number, element_id)
-        return self.do(cases.complete_task, task.id, as_user or username_for(task.role), data, self.now)
+        completion = self.do(cases.complete_task, task.id, as_user or username_for(task.role), data, self.now)
+        self.assert_live(number)
+        return completion
 
     def pass_time(self, delta: timedelta) -> timers.SweepResult:
         self.now = self.now + delta
-        return timers.sweep(self.session_factory, self.now)
+        result = timers.sweep(self.session_factory, self.now)
+        self.assert_live()
+        return result
+
+    def send(self, number: str, message: str, data: dict, as_user: str = "intake1"):
+        delivery = self.do(messages.deliver_message, message, {"case": number}, data, as_user, self.now)
+        self.assert_live(number)
+        return delivery
+
+
+def forget_parsed() -> None:
+    """Forget every parsed plan, as a freshly started process would."""
+    plans.spec_cache.clear()
+    forget_parsed_plans()
 
 
 class PersistedWalk:
@@ -94,12 +125,22 @@ class PersistedWalk:
         return sorted((t.element_id, t.role, t.due_at) for t in self.desk.open_tasks(self.number))
 
     def complete(self, element_id: str, data: dict) -> None:
-        plans.spec_cache.clear()
+        forget_parsed()
         self.desk.complete(self.number, element_id, data)
 
     def pass_time(self, delta: timedelta) -> None:
-        plans.spec_cache.clear()
+        forget_parsed()
         self.desk.pass_time(delta)
+
+    def send(self, message: str, data: dict) -> None:
+        forget_parsed()
+        self.desk.send(self.number, message, data)
+
+    def data(self) -> dict:
+        """The case data as its workflow holds it now."""
+        with transaction(self.desk.session_factory, readonly=True) as session:
+            case = cases.get_case(session, self.number)
+            return case_data(runtime.load(case, plans.spec_cache.get(case.plan_version)))
 
     def finished(self) -> bool:
         with transaction(self.desk.session_factory, readonly=True) as session:
@@ -117,6 +158,11 @@ class InMemoryWalk:
         data = cases.with_received_at(data, now)
         with self._running():
             runtime.run_engine(self.workflow, lambda: [t.data.update(data) for t in start_tasks])
+        self.assert_live()
+
+    def assert_live(self) -> None:
+        found = liveness.problems(self.workflow)
+        assert not found, f"the workflow breaks the liveness invariant: {found}"
 
     @contextmanager
     def _running(self):
@@ -128,7 +174,8 @@ class InMemoryWalk:
                       for t in runtime.ready_user_tasks(self.workflow))
 
     def complete(self, element_id: str, data: dict) -> None:
-        [task] = [t for t in runtime.ready_user_tasks(self.workflow) if t.task_spec.bpmn_id == element_id]
+        # The first one, as Desk.task does (a multi-instance task has one per instance).
+        task = next(t for t in runtime.ready_user_tasks(self.workflow) if t.task_spec.bpmn_id == element_id)
 
         def submit():
             task.data.update(data)
@@ -136,11 +183,27 @@ class InMemoryWalk:
 
         with self._running():
             runtime.run_engine(self.workflow, submit)
+        self.assert_live()
 
     def pass_time(self, delta: timedelta) -> None:
         self.now = self.now + delta
         with self._running():
             runtime.run_engine(self.workflow, self.workflow.refresh_timers)
+        self.assert_live()
+
+    def send(self, message: str, data: dict) -> None:
+        """Deliver a message to the waiting element, as `planflow message` does through the database."""
+        with self._running():
+            runtime.run_engine(self.workflow, lambda: messages.send_to_workflow(self.workflow, message, data))
+        self.assert_live()
 
     def finished(self) -> bool:
         return self.workflow.is_completed()
+
+    def data(self) -> dict:
+        return case_data(self.workflow)
+
+
+def case_data(workflow) -> dict:
+    """The data a case ended with, or the data of its latest step while it runs."""
+    return workflow.data if workflow.is_completed() else workflow.last_task.data

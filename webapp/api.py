@@ -11,7 +11,7 @@ from functools import wraps
 
 from flask import Blueprint, g, jsonify, request, url_for
 
-from engine import cases, inbox, plans, tokens, users
+from engine import cases, inbox, messages, plans, tokens, users
 from engine.clock import utcnow
 from engine.errors import PermissionDenied, PlanFlowError
 from engine.privacy import may_see_contact, shown_identity
@@ -192,3 +192,16 @@ def complete(task_id: int):
         user = users.get_user(session, g.api_username)
         next_tasks = [task_json(cases.get_task(session, t.id), user) for t in done.next_tasks]
     return jsonify({"task": _task_response(task_id), "next_tasks": next_tasks, "case_completed": done.case_completed})
+
+
+@bp.post("/messages")
+@token_required
+def send_message():
+    body = _json_body()
+    correlation, data = body.get("correlation", {}), body.get("data", {})
+    delivery = messages.submit_message(sessions(), body.get("name"), correlation, data, g.api_username, utcnow())
+    with reading() as session:
+        user = users.get_user(session, g.api_username)
+        next_tasks = [task_json(cases.get_task(session, t.id), user) for t in delivery.next_tasks]
+    return jsonify({"case": delivery.case_number, "element_id": delivery.element_id, "next_tasks": next_tasks,
+                    "case_completed": delivery.case_completed})

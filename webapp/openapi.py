@@ -148,6 +148,25 @@ def openapi_document(start_forms: dict[str, tuple[str, dict]] | None = None,
                     "list": {"type": "string"}, "page": {"type": "integer"}, "per_page": {"type": "integer"},
                     "has_next": {"type": "boolean"}, "tasks": {"type": "array", "items": TASK}}}),
                     "400": _error("bad list, page, per_page or overdue"), "401": COMMON_ERRORS["401"]}}},
+            "/api/v1/messages": {"post": {
+                "summary": "Deliver a message to the one case waiting for it (a written reply, a regulator's "
+                           "notice, a hotline callback)", "tags": ["messages"], "security": [{"bearer": []}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["name", "correlation"], "properties": {
+                        "name": {"type": "string", "minLength": 1, "maxLength": 200, "example": "written_reply"},
+                        "correlation": {"type": "object", "minProperties": 1,
+                                        "additionalProperties": {"oneOf": [{"type": "string"}, {"type": "number"},
+                                                                           {"type": "boolean"}]},
+                                        "example": {"case": "TS-2026-000001"}},
+                        "data": {"type": "object", "example": {"text": "同意调解方案"}}}}}}},
+                "responses": {"200": _json("the case it went to and what comes next", {
+                    "type": "object", "properties": {
+                        "case": {"type": "string"}, "element_id": {"type": "string"},
+                        "next_tasks": {"type": "array", "items": TASK}, "case_completed": {"type": "boolean"}}}),
+                    "400": _error("malformed message (name, correlation or data)"), **COMMON_ERRORS,
+                    "404": _error("no case is waiting for a message of that name"),
+                    "409": _error("no waiting case matches the correlation, several do, or the case could not "
+                                  "advance (an incident was recorded)")}}},
             "/api/v1/tasks/{task_id}/claim": {"post": {
                 **task_action, "summary": "Claim an open task of one's role",
                 "responses": {"200": _json("the task", TASK), **COMMON_ERRORS,

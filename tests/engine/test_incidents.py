@@ -62,11 +62,15 @@ def test_exhaustion_is_stopped_and_leaves_a_recoverable_incident(session_factory
            "timer": lambda: one_task_plan(timer=payload)}[place]()
     desk = Desk.open(session_factory, now, [write_plan(tmp_path / "bad", xml)])
     if place in ("script", "timer"):
-        # The payload runs as the case starts: the start is refused and nothing is stored.
-        with pytest.raises(CaseEngineError):
-            desk.start("mini", {"note": "x"}, "handler1")
+        # The payload runs as the case starts: the complaint is kept as registered, not advanced, as an incident.
+        number = desk.start("mini", {"note": "x"}, "handler1")
         with transaction(session_factory, readonly=True) as session:
-            assert session.execute(select(AuditEvent).where(AuditEvent.kind == "case_started")).first() is None
+            [incident] = cases.incidents(session)
+            kinds = [e.kind for e in session.execute(select(AuditEvent).order_by(AuditEvent.seq)).scalars()]
+        assert incident.number == number and incident.status.value == "running"
+        assert {"Script_Prepare": "script", "Timer_Deadline": "timer"}.get(incident.incident.split(":")[0]) == place \
+            or (place == "timer" and "Task_Verify" in incident.incident), incident.incident
+        assert kinds[-2:] == ["case_started", "incident"] and desk.open_tasks(number) == []
     else:
         number = desk.start("mini", {}, "handler1")
         task = desk.task(number, "Task_Verify")
