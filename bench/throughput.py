@@ -40,7 +40,7 @@ STEPS = [
     ("Task_VerifyNegotiate", {"findings": "属实", "resolution": "道歉", "compensation_amount": 0}),
     ("Task_Feedback", {"feedback_note": "已反馈", "feedback_channel": "phone"}),
     ("Task_ReturnVisit", {"satisfied": "yes", "visit_note": "满意"}),
-    ("Task_Archive", {"archive_note": "归档", "prevention_analysis": "no"}),
+    ("Task_Archive", {"archive_note": "归档", "outcome": "upheld", "prevention_analysis": "no"}),
 ]
 
 
