@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -137,3 +138,56 @@ def test_password_change_and_role_removal_from_the_command_line(planflow, tmp_pa
         user = users.get_user(session, "li")
         assert user.role_keys == {"handler"} and users.check_password(user.password_hash, "n3w")
         assert user.session_version == 2
+
+
+def test_a_running_worker_rides_out_a_broken_database_and_fires_once_it_is_back(tmp_path):
+    import contextlib
+    import os
+    import signal
+    import sqlite3
+    import time
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from engine.clock import utcnow
+    from engine.db import create_schema, make_session_factory, transaction
+    from engine.models import Timer, TimerStatus
+    from tests.samples import one_task_plan, write_plan
+    from tests.support import Desk
+
+    path = tmp_path / "worker.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    create_schema(engine)
+    desk = Desk.open(make_session_factory(engine), utcnow() - timedelta(days=2),
+                     [write_plan(tmp_path / "plans", one_task_plan())])
+    desk.start("mini", {}, "handler1")  # its 24-hour deadline passed a day ago
+    engine.dispose()
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    path.rename(tmp_path / "kept.sqlite3")
+    path.write_bytes(b"this is not a database " * 100)  # the outage
+    worker = subprocess.Popen([sys.executable, "-m", "engine.cli", "worker", "--interval", "0.2"], cwd=ROOT,
+                              env={**os.environ, "PLANFLOW_DATABASE_URL": f"sqlite:///{path}"},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(3)  # some fifteen failed sweeps
+        assert worker.poll() is None, worker.communicate()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        (tmp_path / "kept.sqlite3").rename(path)  # the database is back
+        factory = make_session_factory(make_engine(f"sqlite:///{path}"))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with transaction(factory, readonly=True) as session:
+                if session.execute(select(Timer.status)).scalar_one() == TimerStatus.FIRED:
+                    break
+            time.sleep(0.3)
+        else:
+            pytest.fail("the worker did not fire the due timer after the database came back")
+    finally:
+        worker.send_signal(signal.SIGINT)
+        _, err = worker.communicate(timeout=30)
+    outage = [line for line in err.splitlines() if "database is unreachable" in line]
+    assert len(outage) == 1, err
+    assert "database reachable again" in err and "Traceback" not in err.split("KeyboardInterrupt")[0], err
