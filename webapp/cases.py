@@ -47,6 +47,9 @@ def register():
                 status = 422
             else:
                 flash(_("Complaint registered as %(number)s.", number=case.number), "success")
+                if case.incident:
+                    flash(_("Its plan stopped at once and a process owner has been told: %(reason)s",
+                            reason=case.incident), "warning")
                 return redirect(url_for("cases.case", number=case.number))
     with reading() as session:
         startable = _startable(session)
