@@ -67,6 +67,13 @@ def test_a_crash_is_reported_as_a_crash_of_the_sandbox_process():
         evaluate(DEEP_TUPLE_HASH, {})
 
 
+def test_memory_beyond_the_address_space_limit_ends_as_out_of_memory(monkeypatch):
+    monkeypatch.setattr(sandbox, "MAX_MEMORY_GROWTH", 2**40)   # only the operating system's limit is left
+    with pytest.raises((SandboxTooLarge, SandboxCrashed), match="out of memory"):
+        execute("a = []\nwhile True:\n    a.append('x' * 10**6)", {}, time_limit=5)
+    assert evaluate("1 + 1", {}) == 2
+
+
 def test_a_swallowed_refusal_changes_nothing_in_the_case_data():
     data = {"x": 0}
     with pytest.raises(SandboxTooLarge, match="text would be longer"):
