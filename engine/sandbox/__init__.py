@@ -12,13 +12,16 @@ The boundary is the operating system's (pool.py, child.py, confine.py)
   no_new_privs, a seccomp allowlist of system calls (no open, socket, fork, exec, kill,
   ptrace), a network namespace where the kernel allows, and uid nobody when started as root.
 - The server waits at most the time limit (`PLANFLOW_SANDBOX_TIME_LIMIT`, 1 s) for an
-  answer, then kills the process with SIGKILL: `SandboxTimeout`. A process that crashes
-  (C stack overflow, out of memory, killed) gives `SandboxCrashed`. Either way it is
-  replaced in the background and other requests carry on.
+  answer, then kills the process with SIGKILL: `SandboxTimeout`. A process that dies (a C
+  stack overflow, memory exhausted where Python cannot report it, killed from outside)
+  gives `SandboxCrashed`. Either way it is replaced in the background and other requests
+  carry on.
 - The engine's functions (`working_days`, ...) are called back over the pipe and run in the
   server, with its clock and calendar; arguments and results are plain data.
 - Only plain data comes back: None, bool, int, float, str, list, tuple, dict, set,
-  date/datetime/time/timedelta, Decimal. Anything else is a `SandboxRuntimeError`.
+  date/datetime/time/timedelta, Decimal. Anything else is a `SandboxRuntimeError`. Values
+  of other types that the engine put in the case data go as stand-ins and come back as the
+  server's own objects.
 
 Everything below is the first line of defence, enforced inside the sandbox process; it gives
 precise errors with line numbers and keeps ordinary mistakes cheap.
