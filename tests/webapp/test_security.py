@@ -1,6 +1,7 @@
 """The web app against the usual attacks and bad input: redirects, sessions, headers, limits, never a 500."""
 from __future__ import annotations
 
+import json
 import threading
 import urllib.request
 
@@ -159,11 +160,12 @@ def test_page_sizes_outside_the_documented_range_are_refused(api):
 
 def test_a_lone_surrogate_is_refused_not_a_500(api, login, web_desk):
     client, headers = api("intake")
-    body = '{"plan": "general_complaint", "data": {"complainant": "\\ud800", "contact": "13800000000"}}'
-    response = client.post("/api/v1/cases", headers=headers, data=body, content_type="application/json")
+    data = json.dumps({**REGISTRATION, "complainant": "\ud800"})  # json.dumps writes the escape \ud800
+    response = client.post("/api/v1/cases", headers=headers, content_type="application/json",
+                           data='{"plan": "general_complaint", "data": ' + data + "}")
     assert response.status_code == 400 and error_code(response) == "bad_request"
     page = login("intake")
-    response = page.post("/register?plan=general_complaint", data={"data": '{"complainant": "\\ud800"}'})
+    response = page.post("/register?plan=general_complaint", data={"data": data})
     assert response.status_code == 422
     owner = login("process_owner")
     draft = owner.post("/plans/general_complaint/draft", data='{"xml": "<a>\\udc00</a>", "base_revision": 0}',
