@@ -33,8 +33,9 @@ from engine.models import Task, TaskStatus  # noqa: E402
 from engine.roles import ROLES  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
+# Deadlines count from when the complaint was received; both paths get the same receipt time.
 REGISTRATION = {"complainant": "王女士", "contact": "13800000000", "channel": "phone", "category": "service",
-                "content": "快递延误", "claimed_amount": 0}
+                "content": "快递延误", "claimed_amount": 0, "received_at": datetime.now(timezone.utc).isoformat()}
 STEPS = [
     ("Task_FirstContact", {"contact_note": "已联系", "grade": "general"}),
     ("Task_VerifyNegotiate", {"findings": "属实", "resolution": "道歉", "compensation_amount": 0}),
