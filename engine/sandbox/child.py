@@ -15,7 +15,7 @@ import warnings
 
 from engine.sandbox import confine, interpreter, wire
 from engine.sandbox.errors import SandboxError, SandboxRuntimeError, SandboxTooLarge
-from engine.sandbox.limits import use_memory_file
+from engine.sandbox.limits import _resident_memory, use_memory_file
 
 REQUEST_IN, ANSWER_OUT = 0, 1
 MAX_ANSWER = 32 * 2**20   # bytes of one answer; the server refuses more
@@ -33,16 +33,17 @@ def main() -> None:
                                   keep_fds=() if memory_file is None else (memory_file,))
     channel = _Channel()
     channel.send({"ready": protections, "pid": os.getpid()})
-    served, retire_after = 0, settings.get("cpu_seconds", 60) / 2
+    cpu_budget, memory_budget = settings.get("cpu_seconds", 60) / 2, settings.get("memory_bytes", 512 * 2**20) / 2
     while True:
         request = channel.receive()
         if request is None:
             return
         answer = _answer(request, channel)
-        served += 1
         used = resource.getrusage(resource.RUSAGE_SELF)
-        if used.ru_utime + used.ru_stime > retire_after:
-            answer["retire"] = True           # the CPU limit counts the whole life of the process
+        # The CPU limit counts the whole life of the process, and memory a run leaves behind
+        # (a fragmented heap) would shrink what the next run may use: retire well before either.
+        if used.ru_utime + used.ru_stime > cpu_budget or (_resident_memory() or 0) > memory_budget:
+            answer["retire"] = True
         channel.send(answer)
         if answer.get("retire"):
             return

@@ -25,7 +25,7 @@ from engine.sandbox.errors import SandboxCrashed, SandboxTimeout
 PROCESSES = int(os.environ.get("PLANFLOW_SANDBOX_PROCESSES", "2"))
 MEMORY_MB = int(os.environ.get("PLANFLOW_SANDBOX_MEMORY_MB", "512"))
 CPU_SECONDS = 120                 # the OS limit over a process's whole life; it retires at half of it
-KILL_SHARE = 1.05                 # the wall clock kills this much after the time limit (the child stops at 0.95)
+KILL_SHARE = 1.03                 # the wall clock kills this much after the time limit (the child stops at 0.95)
 START_TIMEOUT = 20.0
 _ROOT = str(Path(__file__).resolve().parents[2])
 _BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from engine.sandbox.child import main; main()"
@@ -108,6 +108,13 @@ class Child:
             if poller.poll(max(1, int(left * 1000))):
                 return
 
+    def signal_kill(self) -> None:
+        """SIGKILL the process now; kill() reaps it later, off the caller's time."""
+        try:
+            self.process.kill()
+        except ProcessLookupError:
+            pass
+
     def kill(self) -> None:
         """SIGKILL the process and reap it."""
         try:
@@ -167,11 +174,11 @@ class Pool:
             healthy = not answer.get("retire")
             return answer
         except _Overrun:
-            child.kill()
+            child.signal_kill()
             raise SandboxTimeout(f"the calculation ran out of time: it took longer than its limit of "
                                  f"{time_limit:g} s and was stopped") from None
         except _Gone:
-            child.kill()
+            child.kill()   # reaped here: how it ended goes into the message
             raise SandboxCrashed(f"the calculation crashed its sandbox process ({child.how_it_ended()}); "
                                  "it may have run out of memory or hit a limit") from None
         finally:
@@ -233,15 +240,14 @@ class Pool:
                 self._idle.append(child)
                 self._changed.notify()
             return
-        child.kill()
         with self._changed:
-            self._count -= 1
             if child in self._all:
                 self._all.remove(child)
-            self._count += 1                  # a warm replacement, started in the background
-        threading.Thread(target=self._replace, name="sandbox-start", daemon=True).start()
+            # count stays: the dead process's place goes to a warm replacement, started in the background
+        threading.Thread(target=self._replace, args=(child,), name="sandbox-start", daemon=True).start()
 
-    def _replace(self) -> None:
+    def _replace(self, dead: Child) -> None:
+        dead.kill()
         try:
             child = self._start()
         except Exception:   # noqa: BLE001 - the next request starts one itself and reports why it cannot

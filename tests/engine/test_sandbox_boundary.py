@@ -57,7 +57,7 @@ def test_payload_that_beat_the_in_process_sandbox_ends_as_an_error_within_the_li
     started = time.perf_counter()
     with pytest.raises(expected) as stopped:
         (evaluate if mode == "eval" else execute)(source, {"x": 1}, time_limit=LIMIT)
-    assert time.perf_counter() - started < LIMIT * 1.1
+    assert time.perf_counter() - started < LIMIT + 0.25
     assert str(stopped.value)
     assert evaluate("len(x) + 1", {"x": "ab"}) == 3, "the server and the pool carry on"
 
