@@ -332,6 +332,45 @@ def test_handler_may_drop_a_rejected_compensation_and_close_without_one(walk):
     expect(case, ("Task_Feedback", "handler"))
 
 
+def test_an_unanswered_compensation_approval_climbs_to_the_next_level(walk):
+    case = walk()
+    case.complete("Task_FirstContact", {**CONTACT, "grade": "general"})
+    case.complete("Task_VerifyNegotiate", {**ANSWER, "compensation_amount": 800})
+    due = expect(case, ("Task_ApproveDeptHead", "dept_head"))
+    assert due["Task_ApproveDeptHead"] == datetime(2026, 3, 5, tzinfo=SHANGHAI)
+    case.pass_time(due["Task_ApproveDeptHead"] - case.now + SECOND)
+    due = expect(case, ("Task_ApproveGM", "general_manager"))
+    assert due["Task_ApproveGM"] == datetime(2026, 3, 10, tzinfo=SHANGHAI)
+    case.pass_time(due["Task_ApproveGM"] - case.now + SECOND)
+    due = expect(case, ("Task_ApproveLeadership", "leadership"))
+    assert due["Task_ApproveLeadership"] == datetime(2026, 3, 13, tzinfo=SHANGHAI)
+    case.pass_time(due["Task_ApproveLeadership"] - case.now + SECOND)
+    expect(case, ("Task_ApproveLeadership", "leadership"))  # top of the ladder: the miss is recorded
+    case.complete("Task_ApproveLeadership", {"approved": "yes", "approved_amount": 800})
+    expect(case, ("Task_Feedback", "handler"))
+
+
+def test_leadership_review_is_due_in_2_working_days(walk):
+    case = walk()
+    case.complete("Task_FirstContact", {**CONTACT, "grade": "major"})
+    case.complete("Task_Investigate", ANSWER)
+    due = expect(case, ("Task_LeadershipReview", "leadership"))
+    assert due["Task_LeadershipReview"] == datetime(2026, 3, 5, tzinfo=SHANGHAI)
+
+
+def test_a_revision_the_handler_leaves_undone_goes_to_the_office_director(walk):
+    case = walk()
+    case.complete("Task_FirstContact", {**CONTACT, "grade": "general"})
+    case.complete("Task_VerifyNegotiate", {**ANSWER, "compensation_amount": 800})
+    case.complete("Task_ApproveDeptHead", {"approved": "no", "rejection_reason": "证据不足"})
+    due = expect(case, ("Task_ReviseCompensation", "handler"))
+    assert due["Task_ReviseCompensation"] == datetime(2026, 3, 5, tzinfo=SHANGHAI)
+    case.pass_time(due["Task_ReviseCompensation"] - case.now + SECOND)
+    expect(case, ("Task_AnswerEscalatedOffice", "office_director"))
+    case.complete("Task_AnswerEscalatedOffice", ANSWER)
+    expect(case, ("Task_Feedback", "handler"))
+
+
 def test_unsatisfied_complainant_gets_one_more_negotiation_round_then_is_reinvestigated(walk):
     case = walk()
     case.complete("Task_FirstContact", {**CONTACT, "grade": "general"})
