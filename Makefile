@@ -37,7 +37,7 @@ install: $(VENV)/.installed assets translations
 
 db: install
 	$(PLANFLOW) init
-	$(PLANFLOW) deploy processes forms --as setup
+	$(PLANFLOW) deploy processes forms --as setup --new-only
 	$(PLANFLOW) calendar load calendars/cn_overrides.yaml --as setup
 	$(PLANFLOW) demo-users
 

@@ -150,15 +150,19 @@ def init(ctx: Context):
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--as", "actor", default="cli", show_default=True, help="Who deploys (recorded in the audit trail).")
+@click.option("--replace", is_flag=True, help="Replace a current version that was deployed in the browser.")
+@click.option("--new-only", is_flag=True,
+              help="Deploy only plans not deployed yet; keep every deployed plan as it is (set-up).")
 @json_option
 @pass_ctx
 @domain_errors
-def deploy(ctx: Context, paths, actor, as_json):
+def deploy(ctx: Context, paths, actor, replace, new_only, as_json):
     """Validate and deploy BPMN, DMN and .form files (folders are searched)."""
     bundle = plans.Bundle.from_paths(list(paths))
     with transaction(ctx.session_factory()) as session:
-        results = plans.deploy(session, bundle, actor, utcnow())
-    lines = [f"{r.plan_key}: version {r.version} " + ("deployed" if r.created else "unchanged") for r in results]
+        results = plans.deploy(session, bundle, actor, utcnow(), replace=replace, new_only=new_only)
+    lines = [f"{r.plan_key}: version {r.version} "
+             + ("kept (already deployed)" if r.kept else "deployed" if r.created else "unchanged") for r in results]
     for warning in (w for r in results for w in r.warnings):
         click.echo(f"warning: {warning}", err=True)
     _emit(as_json, [r.as_dict() for r in results], "\n".join(lines))

@@ -106,7 +106,7 @@ def deploy_draft(session: Session, plan_key: str, xml: str, base_revision: int, 
     _check_xml(plan_key, xml)
     base = _require_base(session, plan_key, base_revision)
     bundle = plans.bundle_with_deployed_assets(session, plan_key, {f"{plan_key}.bpmn": xml})
-    [result] = [r for r in plans.deploy(session, bundle, actor, now) if r.plan_key == plan_key]
+    [result] = [r for r in plans.deploy(session, bundle, actor, now, in_browser=True) if r.plan_key == plan_key]
     _append(session, plan_key, xml, base, result.version, actor, now)
     return result
 
@@ -129,5 +129,5 @@ def deploy_asset(session: Session, plan_key: str, filename: str, text: str, acto
         raise PlanFlowError("only a .form or a .dmn file can be edited here")
     bundle = plans.bundle_with_deployed_assets(session, plan_key, {f"{plan_key}.bpmn": current.bpmn_xml,
                                                                    filename: text})
-    [result] = [r for r in plans.deploy(session, bundle, actor, now) if r.plan_key == plan_key]
+    [result] = [r for r in plans.deploy(session, bundle, actor, now, in_browser=True) if r.plan_key == plan_key]
     return result

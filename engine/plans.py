@@ -26,6 +26,7 @@ from engine.engine_errors import without_addresses
 from engine.errors import DeployRejected, NotFound, Problem
 from engine.forms import schema_problems
 from engine.lint import lint_document, lint_plan
+from engine.local_time import local_time
 from engine.models import PlanVersion
 from engine.unsupported_dmn import find_unsupported_dmn
 
@@ -81,6 +82,8 @@ class DeployResult:
     created: bool
     # What deployed but will not behave as in Camunda (a plain task passed through, a listener ignored).
     warnings: tuple[Problem, ...] = ()
+    # A set-up deploy (`new_only`) left the plan's current version as it was.
+    kept: bool = False
 
     def as_dict(self) -> dict:
         """The result as JSON-ready data; `warnings` only when there are some."""
@@ -101,12 +104,46 @@ class _Candidate:
     warnings: list[Problem]
 
 
-def deploy(session: Session, bundle: Bundle, actor: str, now: datetime) -> list[DeployResult]:
-    """Validate every plan in the bundle; store changed ones as new versions, or store nothing."""
+def deploy(session: Session, bundle: Bundle, actor: str, now: datetime, *, in_browser: bool = False,
+           replace: bool = False, new_only: bool = False) -> list[DeployResult]:
+    """Validate every plan in the bundle; store changed ones as new versions, or store nothing.
+
+    A deploy from files (`in_browser` false) never silently supersedes a version made in
+    the browser: it is refused naming both versions unless `replace` is given. `new_only`
+    (set-up) deploys only plans that have no version yet and keeps the others as they are.
+    """
     candidates, problems = _validate(session, bundle)
     if problems:
         raise DeployRejected(problems)
-    return [_store(session, candidate, actor, now) for candidate in candidates]
+    kept = [_kept(session, c) for c in candidates] if new_only else [None] * len(candidates)
+    if not in_browser and not replace:
+        superseded = [_superseding_browser_version(session, c, actor) for c, k in zip(candidates, kept) if k is None]
+        if any(superseded):
+            raise DeployRejected([p for p in superseded if p])
+    return [k or _store(session, c, actor, now, in_browser) for c, k in zip(candidates, kept)]
+
+
+def _kept(session: Session, candidate: _Candidate) -> DeployResult | None:
+    """The plan's current version, kept as it is, when it has one."""
+    latest = latest_version(session, candidate.plan.process_id)
+    if latest is None:
+        return None
+    return DeployResult(latest.plan_key, latest.version, False, tuple(candidate.warnings), kept=True)
+
+
+def _superseding_browser_version(session: Session, candidate: _Candidate, actor: str) -> Problem | None:
+    """Why storing the files would replace a version deployed in the browser, or None."""
+    latest = latest_version(session, candidate.plan.process_id)
+    if latest is None or not latest.assets.get("deployed_in_browser"):
+        return None
+    if latest.content_hash == content_hash(candidate.xml, candidate.forms, candidate.decisions, candidate.called):
+        return None
+    return Problem(
+        f"plan '{latest.plan_key}': its current version {latest.version} was deployed in the browser by "
+        f"{latest.deployed_by} at {local_time(latest.deployed_at)}; these files would replace it as "
+        f"version {latest.version + 1} (deploying as {actor}). Deploy with --replace to do so, or "
+        "`planflow export` the plans first to keep the browser's version in the files",
+        file=candidate.filename)
 
 
 def check(session: Session, bundle: Bundle) -> list[Problem]:
@@ -342,7 +379,7 @@ def content_hash(bpmn_xml: str, forms: dict, decisions: dict, called: dict | Non
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _store(session: Session, candidate: _Candidate, actor: str, now: datetime) -> DeployResult:
+def _store(session: Session, candidate: _Candidate, actor: str, now: datetime, in_browser: bool) -> DeployResult:
     plan = candidate.plan
     xml = candidate.xml
     digest = content_hash(xml, candidate.forms, candidate.decisions, candidate.called)
@@ -353,7 +390,7 @@ def _store(session: Session, candidate: _Candidate, actor: str, now: datetime) -
         plan_key=plan.process_id, version=(latest.version + 1) if latest else 1, name=plan.name,
         content_hash=digest, bpmn_xml=xml,
         assets={"forms": candidate.forms, "decisions": candidate.decisions, "called": candidate.called,
-                "start_form_key": plan.start_form_key},
+                "start_form_key": plan.start_form_key, "deployed_in_browser": in_browser},
         deployed_by=actor, deployed_at=now,
     )
     session.add(version)

@@ -229,7 +229,7 @@ def upload():
     key = bpmn[0].rsplit("/", 1)[-1][:-len(".bpmn")]
     try:
         results = run(lambda s: plans.deploy(s, plans.bundle_with_deployed_assets(s, key, files),
-                                             current_user.username, utcnow()))
+                                             current_user.username, utcnow(), in_browser=True))
     except DeployRejected as rejected:
         return render_template("plans/rejected.html", problems=rejected.problems), 422
     for result in results:
