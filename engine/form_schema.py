@@ -110,7 +110,8 @@ def _while_shown(component: dict) -> dict | None:
 
 def form_schema(form: dict) -> dict:
     """The JSON Schema of a submission of `form`: an object of its fields and nothing else."""
-    fields = input_components(form)
+    # Files travel as multipart uploads on the web pages, never as JSON values: not part of this schema.
+    fields = [c for c in input_components(form) if c.get("type") != "filepicker"]
     plain = [c for c in fields if not (c.get("conditional") or {}).get("hide")]
     conditional = [c for c in fields if c not in plain]
     properties = {c["key"]: field_schema(c) for c in plain}

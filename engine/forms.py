@@ -26,7 +26,7 @@ class FieldError(ValueError):
 
 # form-js component types that carry a value under their `key`.
 INPUT_TYPES = {"textfield", "textarea", "number", "select", "radio", "checkbox", "checklist",
-               "taglist", "datetime", "expression", "hidden"}
+               "taglist", "datetime", "expression", "hidden", "filepicker"}
 
 
 def schema_problems(schema) -> list[str]:
@@ -104,6 +104,8 @@ def _clean(component: dict, value):
     """Coerce one submitted value to the component's type and check its rules; None means empty."""
     kind = component.get("type")
     rules = component.get("validate", {}) or {}
+    if kind == "filepicker":
+        return _files(component, value, rules)
     if value is None or (isinstance(value, str) and value.strip() == "" and kind != "checkbox"):
         return None
     if kind == "number":
@@ -143,6 +145,26 @@ def _clean(component: dict, value):
     if rules.get("pattern") and not re.fullmatch(rules["pattern"], value):
         raise FieldError(rules.get("patternMessage") or N_("has the wrong format"))
     return value
+
+
+def _files(component: dict, value, rules: dict) -> list[dict] | None:
+    """A filepicker's checked uploads (engine/file_types.Upload) as descriptors, within the field's count.
+
+    Only uploads count: JSON cannot carry one, so a submission cannot claim a file it did not
+    send. `validate.minFiles` / `validate.maxFiles` bound the count ("at least one photo" is
+    `required` or `minFiles: 1`); form-js ignores both, the server checks them.
+    """
+    files = [] if value is None or value == "" else value
+    if not isinstance(files, list) or not all(callable(getattr(f, "descriptor", None)) for f in files):
+        raise FieldError(N_("files must be uploaded with the form (multipart/form-data), not given as data"))
+    least = max(int(rules.get("minFiles") or 0), 1 if rules.get("required") else 0)
+    if len(files) < least:
+        raise FieldError(N_("attach at least %(num)s file(s)"), num=least)
+    if "maxFiles" in rules and len(files) > int(rules["maxFiles"]):
+        raise FieldError(N_("attach at most %(num)s file(s)"), num=rules["maxFiles"])
+    if len(files) > 1 and component.get("multiple") in (None, False, "false"):
+        raise FieldError(N_("attach one file only"))
+    return [f.descriptor() for f in files] or None
 
 
 def _number(value) -> int | float:

@@ -264,6 +264,28 @@ class AuditEvent(Base):
 
 
 
+class Attachment(Base):
+    """A file attached to a case (in a task's form, at registration, or on its own); the bytes live in storage by SHA-256.
+
+    Rows are never updated or deleted by the application: the same file attached twice is two
+    rows pointing at one stored copy.
+    """
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(255))  # display only, never a path
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    task_id: Mapped[int | None] = mapped_column(Integer)
+    field_key: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+    added_by: Mapped[str] = mapped_column(String(80))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class CalendarOverrideDay(Base):
     """An organisation's calendar override, loaded with `planflow calendar load`."""
 
