@@ -35,6 +35,10 @@ class _Gone(Exception):
     """The process closed its pipe, died, or broke the protocol."""
 
 
+class _NotDelivered(Exception):
+    """The process was gone before it had read the whole request, so nothing ran."""
+
+
 class _Overrun(Exception):
     """The deadline passed before the process answered."""
 
@@ -159,18 +163,32 @@ class Pool:
     def __init__(self, size: int = PROCESSES):
         self.size = max(1, size)
         self._idle: list[Child] = []
-        self._all: list[Child] = []      # idle and busy
+        self._all: list[Child] = []      # idle, busy, and started but not yet idle
+        self._busy: set[Child] = set()   # handed out to a request
         self._count = 0                  # idle + busy + starting
         self._changed = threading.Condition()
         self._owner = os.getpid()
         self.started = 0                 # processes started so far (tests and the bench read it)
 
     def run(self, request: dict, functions: dict, time_limit: float, opaque: dict | None = None) -> dict:
-        """Send request to a sandbox process; serve its calls; return its answer within the time limit."""
+        """Send request to a sandbox process; serve its calls; return its answer within the time limit.
+
+        A process that died while idle cannot take the request; it goes to another one, once.
+        """
+        for attempt in (1, 2):
+            try:
+                return self._run_once(request, functions, time_limit, {} if opaque is None else opaque)
+            except _NotDelivered:
+                if attempt == 2:
+                    raise SandboxCrashed("no sandbox process took the request (they ended before reading it)") \
+                        from None
+        raise AssertionError("unreachable")
+
+    def _run_once(self, request, functions, time_limit, opaque) -> dict:
         child = self._acquire()
         healthy = False
         try:
-            answer = self._exchange(child, request, functions, time_limit, {} if opaque is None else opaque)
+            answer = self._exchange(child, request, functions, time_limit, opaque)
             healthy = not answer.get("retire")
             return answer
         except _Overrun:
@@ -186,7 +204,11 @@ class Pool:
 
     def _exchange(self, child, request, functions, time_limit, opaque):
         deadline = time.monotonic() + time_limit * KILL_SHARE
-        child.send(request, deadline)
+        try:
+            child.send(request, deadline)
+        except _Gone:
+            child.kill()
+            raise _NotDelivered() from None
         while True:
             message = child.receive(deadline, opaque)
             if "call" not in message:
@@ -203,21 +225,32 @@ class Pool:
 
     def busy_pids(self) -> list[int]:
         with self._changed:
-            idle = {child.pid for child in self._idle}
-        return [pid for pid in self.pids() if pid not in idle]
+            return [child.pid for child in self._busy]
 
     def pids(self) -> list[int]:
         with self._changed:
             return [child.pid for child in self._all]
 
     def _acquire(self) -> Child:
+        child = self._take()
+        with self._changed:
+            self._busy.add(child)
+        return child
+
+    def _take(self) -> Child:
         with self._changed:
             if self._owner != os.getpid():     # inherited through fork: those processes belong to the parent
-                self._idle, self._count, self._owner, self._all = [], 0, os.getpid(), []
-            while not self._idle and self._count >= self.size:
-                self._changed.wait()
-            if self._idle:
-                return self._idle.pop()
+                self._idle, self._count, self._owner, self._all, self._busy = [], 0, os.getpid(), [], set()
+            while True:
+                while not self._idle and self._count >= self.size:
+                    self._changed.wait()
+                if not self._idle:
+                    break
+                child = self._idle.pop()
+                if child.process.poll() is None:
+                    return child
+                self._all.remove(child)   # died while idle: its place goes to a replacement
+                threading.Thread(target=self._replace, args=(child,), name="sandbox-start", daemon=True).start()
             self._count += 1
         return self._start()
 
@@ -235,6 +268,8 @@ class Pool:
         return child
 
     def _release(self, child: Child, healthy: bool) -> None:
+        with self._changed:
+            self._busy.discard(child)
         if healthy and child.process.poll() is None:
             with self._changed:
                 self._idle.append(child)

@@ -17,7 +17,7 @@ from engine import cases, plans
 from engine.db import transaction
 from engine.errors import CaseEngineError, DeployRejected
 from engine.models import Case
-from engine.sandbox import pool
+from engine.sandbox import boundary, pool
 from tests.engine.test_sandbox_boundary import DEEP_TUPLE_HASH, FINALLY_SWALLOWS_REFUSAL, HUGE_POW, LONG_POW
 from tests.samples import one_task_plan, write_plan
 from tests.support import Desk
@@ -41,6 +41,14 @@ CONDITIONS_AT_SUBMIT = [
     ("pow-at-the-bit-limit", LONG_POW, OUT_OF_TIME),
     ("range", "range(3)", NOT_PLAIN),
 ]
+
+
+@pytest.fixture(autouse=True)
+def _patient_with_crashes(request, monkeypatch):
+    """Building the deep tuple can take a loaded machine over a second: give crash payloads time to crash."""
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is not None and callspec.params.get("expected") == CRASHED:
+        monkeypatch.setattr(boundary, "DEFAULT_TIME_LIMIT", 5.0)
 
 
 @pytest.mark.parametrize("payload, expected", [p[1:] for p in TIMERS_AT_DEPLOY], ids=[p[0] for p in TIMERS_AT_DEPLOY])

@@ -26,8 +26,9 @@ CRASH_ON_BOOM = f"'PT24H' if note != 'boom' else str({DEEP_TUPLE_HASH})"
 
 @pytest.fixture
 def environment(tmp_path):
+    # A generous time limit: the payload must crash its sandbox process, not run out of time on a busy machine.
     return {**os.environ, "PLANFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'live.sqlite3'}",
-            "PLANFLOW_WORKER_INTERVAL": "0.2"}
+            "PLANFLOW_WORKER_INTERVAL": "0.2", "PLANFLOW_SANDBOX_TIME_LIMIT": "5"}
 
 
 def test_the_server_and_the_worker_answer_after_a_crash_payload_arrives_through_the_api(tmp_path, environment):
