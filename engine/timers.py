@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import case as sql_case
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine import audit, runtime
@@ -92,6 +93,11 @@ def _repair_not_due(session_factory: sessionmaker, case_id: int, now: datetime) 
             .values(fire_at=sql_case((Timer.due_at > now, Timer.due_at), else_=later))).rowcount
 
 
+def _database_unusable(error: Exception) -> bool:
+    """True for a database that cannot be reached or read, as opposed to a case's own data failing."""
+    return isinstance(error, DBAPIError) and not isinstance(error, (IntegrityError, DataError))
+
+
 def sweep(session_factory: sessionmaker, now: datetime | None = None, batch: int = 100) -> SweepResult:
     """Fire what is due at `now` (default: the real time); one failing case never stops the others."""
     now = now or utcnow()
@@ -108,6 +114,8 @@ def sweep(session_factory: sessionmaker, now: datetime | None = None, batch: int
                 with transaction(session_factory) as session:
                     fired = fire_case_timers(session, case_id, now)
             except (PlanFlowError, Exception) as exc:  # noqa: BLE001 — a broken case must not stop the sweep
+                if _database_unusable(exc):
+                    raise  # not this case's fault: the worker waits the outage out (engine/cli.py supervise)
                 log.warning("timers of case %s failed: %s", case_id, exc)
                 number = _record_failure(session_factory, case_id, now, exc)
                 result.failed.append((number, str(exc)))

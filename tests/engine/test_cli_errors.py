@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -140,6 +141,16 @@ def test_password_change_and_role_removal_from_the_command_line(planflow, tmp_pa
         assert user.session_version == 2
 
 
+def wait_until(condition, seconds: float) -> None:
+    """Poll `condition` until it holds; fail after `seconds`."""
+    import time
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"still not true after {seconds} s")
+        time.sleep(0.2)
+
+
 def test_a_running_worker_rides_out_a_broken_database_and_fires_once_it_is_back(tmp_path):
     import contextlib
     import os
@@ -169,25 +180,28 @@ def test_a_running_worker_rides_out_a_broken_database_and_fires_once_it_is_back(
     path.write_bytes(b"this is not a database " * 100)  # the outage
     worker = subprocess.Popen([sys.executable, "-m", "engine.cli", "worker", "--interval", "0.2"], cwd=ROOT,
                               env={**os.environ, "PLANFLOW_DATABASE_URL": f"sqlite:///{path}"},
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(worker.stderr), daemon=True)
+    reader.start()
     try:
-        time.sleep(3)  # some fifteen failed sweeps
-        assert worker.poll() is None, worker.communicate()
+        wait_until(lambda: any("database is unreachable" in line for line in lines), 60)
+        time.sleep(2)  # some ten more failed sweeps, which must not be logged again
+        assert worker.poll() is None, lines
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         (tmp_path / "kept.sqlite3").rename(path)  # the database is back
         factory = make_session_factory(make_engine(f"sqlite:///{path}"))
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+
+        def fired():
             with transaction(factory, readonly=True) as session:
-                if session.execute(select(Timer.status)).scalar_one() == TimerStatus.FIRED:
-                    break
-            time.sleep(0.3)
-        else:
-            pytest.fail("the worker did not fire the due timer after the database came back")
+                return session.execute(select(Timer.status)).scalar_one() == TimerStatus.FIRED
+        wait_until(fired, 60)
     finally:
         worker.send_signal(signal.SIGINT)
-        _, err = worker.communicate(timeout=30)
+        worker.wait(timeout=30)
+        reader.join(timeout=10)
+    err = "".join(lines)
     outage = [line for line in err.splitlines() if "database is unreachable" in line]
     assert len(outage) == 1, err
     assert "database reachable again" in err and "Traceback" not in err.split("KeyboardInterrupt")[0], err
