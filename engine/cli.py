@@ -15,6 +15,8 @@ from sqlalchemy import inspect, select
 from sqlalchemy.exc import DBAPIError
 
 from engine import audit, calendar_store, cases, inbox, logins, messages, plans, timers, tokens, users
+from engine import retention
+from engine.audit import keys as audit_keys
 from engine.calendar_load import load_calendar_file as calendar_load_use_case
 from engine.clock import utcnow
 from engine.config import Settings
@@ -360,17 +362,67 @@ def audit_group():
 
 @audit_group.command("verify")
 @click.argument("case_number", required=False)
+@click.option("--checkpoints", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of checkpoints.jsonl (default: PLANFLOW_AUDIT_DIR, else instance/audit).")
 @json_option
 @pass_ctx
 @domain_errors
-def audit_verify(ctx: Context, case_number, as_json):
-    """Recompute the hash chain; name the first broken event."""
+def audit_verify(ctx: Context, case_number, checkpoints, as_json):
+    """Recompute the hash chains, signatures and checkpoints; name the first event that disagrees."""
     with transaction(ctx.session_factory(), readonly=True) as session:
         case_id = cases.get_case(session, case_number).id if case_number else None
-        report = audit.verify_chain(session, case_id)
+        report = audit.verify_chain(session, case_id, checkpoints_dir=checkpoints)
     _emit(as_json, report.__dict__, str(report))
     if not report.ok:
         sys.exit(1)
+
+
+@audit_group.command("anchor")
+@json_option
+@pass_ctx
+@domain_errors
+def audit_anchor(ctx: Context, as_json):
+    """Write a signed checkpoint of the chain heads that moved (run it from cron, or let the worker do it)."""
+    checkpoint = audit.anchor(ctx.session_factory(), utcnow())
+    if checkpoint is None:
+        _emit(as_json, None, "nothing new to anchor")
+        return
+    _emit(as_json, checkpoint, f"checkpoint written: {checkpoint['event_count']} event(s), global head "
+                               f"{checkpoint['global'][1][:16]}…, {len(checkpoint['cases'])} case chain(s) moved")
+
+
+@audit_group.command("rotate-key")
+@pass_ctx
+@domain_errors
+def audit_rotate_key(ctx: Context):
+    """Sign with a new key from now on; the old public key is kept for verification."""
+    try:
+        old, new = audit_keys.rotate()
+    except ValueError as exc:
+        raise PlanFlowError(str(exc)) from exc
+    click.echo(f"signing key {old} retired (its public key is kept); now signing with {new}")
+
+
+@main.group("retention")
+def retention_group():
+    """Closed cases due for deletion (PLANFLOW_RETENTION_DAYS after completion)."""
+
+
+@retention_group.command("list")
+@click.option("--days", type=click.IntRange(min=1), help="Override PLANFLOW_RETENTION_DAYS.")
+@json_option
+@pass_ctx
+@domain_errors
+def retention_list(ctx: Context, days, as_json):
+    """List the closed cases kept longer than the retention period, oldest first."""
+    days = days or retention.retention_days()
+    with transaction(ctx.session_factory(), readonly=True) as session:
+        due = retention.due_for_deletion(session, utcnow(), days)
+    rows = [{"case": d.number, "plan": d.plan, "completed_at": d.completed_at.isoformat(),
+             "due_since": d.due_since.isoformat()} for d in due]
+    _emit(as_json, rows, "\n".join(f"{r['case']}  {r['plan']}  completed {r['completed_at']}, due since "
+                                   f"{r['due_since']}" for r in rows)
+          or f"no closed case is older than {days} day(s)")
 
 
 @main.command()

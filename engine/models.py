@@ -237,21 +237,29 @@ class MessageSubscription(Base):
 
 
 class AuditChainHead(Base):
-    """The single row every audit append locks, so the hash chain never forks."""
+    """The head of one audit chain (id 0: events without a case; else the case id), locked by appends."""
 
     __tablename__ = "audit_chain_head"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     last_hash: Mapped[str] = mapped_column(String(64))
+    # The chain position last written into a checkpoint (engine.audit.checkpoints.anchor).
+    anchored_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # Names this database's trail in its checkpoints (global chain row only).
+    trail: Mapped[str | None] = mapped_column(String(32))
 
 
 class AuditEvent(Base):
     """An append-only, hash-chained record of one state change."""
 
     __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_chain", "case_id", "chain_seq", unique=True),)
 
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    # Display order across chains; taken without a lock, so it may have gaps.
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # Position in its chain: the case's own chain, or the global chain for events without a case.
+    chain_seq: Mapped[int] = mapped_column(Integer)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(String(80))
     kind: Mapped[str] = mapped_column(String(40), index=True)
@@ -259,8 +267,13 @@ class AuditEvent(Base):
     case_number: Mapped[str | None] = mapped_column(String(40))
     element_id: Mapped[str | None] = mapped_column(String(200))
     payload: Mapped[dict] = mapped_column(JSON)
+    # Random per event; the hash covers the payload as sha256([salt, payload]) so a pack can mask it.
+    salt: Mapped[str | None] = mapped_column(String(32))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # Ed25519 signature of `hash` by the key `key_id` (engine.audit.keys), hex.
+    key_id: Mapped[str | None] = mapped_column(String(16))
+    signature: Mapped[str | None] = mapped_column(String(128))
 
 
 

@@ -227,13 +227,10 @@ def evidence_pack(session: Session, case: Case, now: datetime, calendar: Working
                  "started_by": case.started_by,
                  "completed_at": case.completed_at.isoformat() if case.completed_at else None},
         "chain": {"ok": report.ok, "events_checked": report.events_checked, "broken_at": report.broken_at,
-                  "reason": report.reason,
-                  "how_to_verify": "sha256 over the JSON array [seq, occurred_at, actor, kind, case_id, case_number, "
-                                   "element_id, payload, prev_hash] (keys sorted, separators ',' ':', UTF-8); each "
-                                   "event's prev_hash is the hash of the chain's previous event"},
-        "events": [{"seq": e.seq, "occurred_at": e.occurred_at.isoformat(), "actor": e.actor, "kind": e.kind,
-                    "case_id": e.case_id, "case_number": e.case_number, "element_id": e.element_id,
-                    "payload": e.payload, "prev_hash": e.prev_hash, "hash": e.hash} for e in events],
+                  "reason": report.reason, "how_to_verify": audit.HASH_RULE.strip()},
+        "events": [audit.event_dict(e) for e in events],
+        "checkpoints": audit.checkpoints_covering(session, case.id),
+        "public_keys": audit.public_keys(),
         "deadlines": [{**asdict(d), "due_at": d.due_at.isoformat(),
                        "done_at": d.done_at.isoformat() if d.done_at else None}
                       for d in deadline_outcomes(session, case.id, now, calendar)],

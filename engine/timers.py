@@ -135,6 +135,7 @@ def run_worker(session_factory: sessionmaker, interval: float, once: bool = Fals
     """
     while True:
         result = sweep(session_factory)
+        audit.anchor_if_due(session_factory, utcnow())
         if result.fired or result.failed:
             echo(f"fired {result.fired} timer(s) in {result.cases} case(s); {len(result.failed)} case(s) failed")
         for number, error in result.failed:

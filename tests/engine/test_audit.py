@@ -1,4 +1,4 @@
-"""The audit trail is append-only and hash-chained: any edit, deletion or reordering is found."""
+"""The audit trail is append-only, hash-chained and signed: any edit, deletion or reordering is found."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -34,31 +34,30 @@ def test_edited_payload_is_found_at_its_event(session_factory, now):
     assert not report.ok and report.broken_at == 3 and "edited" in report.reason
 
 
-def test_edited_actor_with_recomputed_hash_breaks_the_next_link(session_factory, now):
+def test_edited_actor_with_recomputed_hash_fails_its_signature(session_factory, now):
     record_events(session_factory, now)
 
     def forge(session):
         event = session.get(AuditEvent, 2)
         event.actor = "mallory"
-        event.hash = audit._event_hash(event.seq, event.occurred_at, event.actor, event.kind, event.case_id,
-                                       event.case_number, event.element_id, event.payload, event.prev_hash)
+        event.hash = audit.hash_of(event)
     run(session_factory, forge)
     report = verify(session_factory)
-    assert not report.ok and report.broken_at == 3
+    assert not report.ok and report.broken_at == 2 and "signature" in report.reason
 
 
 def test_deleted_event_is_found(session_factory, now):
     record_events(session_factory, now)
     run(session_factory, lambda s: s.execute(delete(AuditEvent).where(AuditEvent.seq == 2)))
     report = verify(session_factory)
-    assert not report.ok and report.broken_at == 2 and "missing" in report.reason
+    assert not report.ok and report.broken_at == 3 and "position 2 of the global chain is missing" in report.reason
 
 
 def test_deleted_last_event_is_found_through_the_chain_head(session_factory, now):
     record_events(session_factory, now)
     run(session_factory, lambda s: s.execute(delete(AuditEvent).where(AuditEvent.seq == 5)))
     report = verify(session_factory)
-    assert not report.ok and report.broken_at == 5
+    assert not report.ok and "records 5 event(s) but 4 are stored" in report.reason
 
 
 def test_reordered_events_are_found(session_factory, now):
@@ -77,7 +76,8 @@ def test_reordered_events_are_found(session_factory, now):
     assert not report.ok and report.broken_at == 2
 
 
-def test_events_are_numbered_without_gaps(session_factory, now):
+def test_events_are_numbered_without_gaps_in_their_chain(session_factory, now):
     record_events(session_factory, now, count=3)
-    seqs = run(session_factory, lambda s: s.execute(select(AuditEvent.seq).order_by(AuditEvent.seq)).scalars().all())
-    assert seqs == [1, 2, 3]
+    positions = run(session_factory, lambda s: s.execute(select(AuditEvent.chain_seq)
+                                                         .order_by(AuditEvent.seq)).scalars().all())
+    assert positions == [1, 2, 3]

@@ -110,9 +110,11 @@ def test_evidence_pack_lets_an_auditor_recompute_every_hash(history):
         pack = json.loads(json.dumps(review.evidence_pack(session, case, desk.now, CALENDAR), ensure_ascii=False))
     assert pack["chain"]["ok"] and pack["plan_version"]["bpmn_xml"].startswith("<?xml")
     for event in pack["events"]:
-        canonical = json.dumps([event["seq"], event["occurred_at"], event["actor"], event["kind"], event["case_id"],
-                                event["case_number"], event["element_id"], event["payload"], event["prev_hash"]],
-                               sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        payload_hash = hashlib.sha256(json.dumps([event["salt"], event["payload"]], sort_keys=True, ensure_ascii=False,
+                                                 separators=(",", ":")).encode("utf-8")).hexdigest()
+        canonical = json.dumps([event["chain_seq"], event["occurred_at"], event["actor"], event["kind"],
+                                event["case_id"], event["case_number"], event["element_id"], payload_hash,
+                                event["prev_hash"]], sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         assert hashlib.sha256(canonical.encode("utf-8")).hexdigest() == event["hash"]
     assert [e["kind"] for e in pack["events"]].count("escalated") == 1
 
