@@ -146,8 +146,38 @@ def _encode(value, opaque, depth):
         return {TAG: "decimal", "text": str(value)}
     if kind is Opaque:
         return {TAG: "opaque", "key": value.key}
+    base = _plain_base(value)
+    if base is not None:      # a subclass of a plain type (the engine's clock makes datetime subclasses)
+        return _encode(_as_base(value, base), opaque, depth)
     if opaque is not None:
         key = len(opaque)
         opaque[key] = value
         return {TAG: "opaque", "key": key}
     raise TypeError(f"a {kind.__name__} value")
+
+
+_PLAIN_BASES = (str, int, float, datetime.datetime, datetime.date, datetime.time, datetime.timedelta,
+                decimal.Decimal)
+
+
+def _plain_base(value):
+    return next((base for base in _PLAIN_BASES if isinstance(value, base)), None)
+
+
+def _as_base(value, base):
+    """The same value as an instance of the plain type itself."""
+    if base is str:
+        return str.__str__(value)    # str() would call a subclass's __str__ (an Enum's gives its name)
+    if base is int:
+        return int.__index__(value)
+    if base is float:
+        return float.__float__(value)
+    if base is datetime.datetime:
+        return datetime.datetime.fromisoformat(value.isoformat())
+    if base is datetime.date:
+        return datetime.date.fromordinal(value.toordinal())
+    if base is datetime.time:
+        return datetime.time.fromisoformat(value.isoformat())
+    if base is datetime.timedelta:
+        return datetime.timedelta(days=value.days, seconds=value.seconds, microseconds=value.microseconds)
+    return decimal.Decimal(str(value))

@@ -146,6 +146,20 @@ def test_an_error_in_an_engine_function_reaches_the_code_as_the_same_kind_of_err
     assert data == {"caught": "n must be positive, got -1"}
 
 
+def test_subclasses_of_plain_types_cross_as_the_plain_type():
+    import datetime
+    import enum
+
+    class Moment(datetime.datetime):
+        """Like the engine clock's datetime subclass."""
+
+    class Grade(str, enum.Enum):
+        URGENT = "urgent"
+
+    data = {"when": Moment(2026, 3, 2, 9, 0, tzinfo=datetime.timezone.utc), "grade": Grade.URGENT}
+    assert evaluate("(when.year, when.hour, grade.upper())", data) == (2026, 9, "URGENT")
+
+
 def test_values_the_engine_put_in_the_case_data_stay_as_they_are():
     marker = object()
     data = {"engine_thing": marker, "n": 1}
