@@ -45,3 +45,19 @@ def test_schemathesis_reports_no_failure_against_the_openapi_document(app, api, 
         server.shutdown()
     assert result.returncode == 0, result.stdout[-12000:] + result.stderr[-3000:]
     assert "No issues found" in result.stdout or " passed" in result.stdout
+
+
+def test_the_document_describes_each_plans_form_fields(app):
+    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    shapes = document["paths"]["/api/v1/cases"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    by_plan = {shape["properties"]["plan"]["enum"][0]: shape["properties"]["data"]["$ref"] for shape in shapes["oneOf"]}
+    assert by_plan["general_complaint"] == "#/components/schemas/form_gc_register"
+    register = document["components"]["schemas"]["form_gc_register"]
+    assert {"complainant", "contact", "content"} <= set(register["required"])
+    assert register["additionalProperties"] is False
+    assert register["properties"]["channel"]["enum"]
+    assert "pattern" in str(register["properties"]["contact"]) and register["properties"]["content"]["maxLength"] > 0
+    answer = document["components"]["schemas"]["form_gc_answer"]
+    assert "evidence_files" not in answer["properties"]  # files go as uploads on the pages, never in JSON
+    for status in ("400", "401", "403", "404", "413", "422"):
+        assert status in document["paths"]["/api/v1/cases"]["post"]["responses"]
