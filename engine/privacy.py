@@ -42,3 +42,25 @@ def shown(key: str, value, visible: bool):
 def shown_identity(case, visible: bool) -> tuple[str | None, str | None]:
     """The case's complainant and contact as a viewer may see them."""
     return shown("complainant", case.complainant, visible), shown("contact", case.contact, visible)
+
+
+def redacted(value, case, visible: bool):
+    """A case-data structure as a viewer may see it: identity fields masked, and the complainant's name
+    and contact masked wherever else they appear in text (notes, file names, free-text answers)."""
+    if visible:
+        return value
+    clear = [(text, shown(key, text, False)) for key, text in (("complainant", case.complainant),
+                                                                ("contact", case.contact)) if text]
+    clear.sort(key=lambda pair: -len(pair[0]))
+
+    def walk(item, key=None):
+        if isinstance(item, dict):
+            return {k: walk(v, k) for k, v in item.items()}
+        if isinstance(item, list):
+            return [walk(v) for v in item]
+        if isinstance(item, str):
+            item = shown(key, item, False) if key else item
+            for text, masked in clear:
+                item = item.replace(text, masked)
+        return item
+    return walk(value)

@@ -46,8 +46,9 @@ def create_app(test_config: dict | None = None, session_factory=None) -> Flask:
         session_factory = make_session_factory(make_engine(Settings.from_env().database_url))
     app.extensions["planflow_sessions"] = session_factory
 
-    from webapp import api, auth, cases, errors, i18n, inbox, limits, plans, review, security, workspace
+    from webapp import api, attachments, auth, cases, errors, i18n, inbox, limits, plans, review, security
 
+    attachments.init_app(app)  # first: its upload body limit must apply before anything reads the body
     limits.init_app(app)
     security.init_app(app)
     csrf.init_app(app)
@@ -60,6 +61,6 @@ def create_app(test_config: dict | None = None, session_factory=None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(plans.bp)
     app.register_blueprint(review.bp)
-    app.register_blueprint(workspace.bp)
+    app.register_blueprint(attachments.bp)
     csrf.exempt(api.bp)  # the API authenticates every request with a bearer token, not a cookie
     return app

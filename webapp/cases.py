@@ -5,9 +5,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engine import calendar_store, cases, plans, users
+from engine import attachments, calendar_store, cases, plans, users
 from engine.clock import utcnow
 from engine.errors import FormInvalid, NotFound, PermissionDenied
+from engine.roles import LANE_ROLES
+from webapp.attachments import case_files, limits, received_files, storage
 from webapp.auth import role_required
 from webapp.db import reading, run
 from webapp.i18n import form_title, localized_errors, localized_form
@@ -41,7 +43,8 @@ def register():
             errors, values, status = {"_form": _("The form data could not be read; please submit again.")}, {}, 422
         else:
             try:
-                case = run(cases.start_case, plan_key, values, current_user.username, utcnow())
+                case = run(attachments.start_case, storage(), plan_key, values, received_files(),
+                           current_user.username, utcnow(), limits())
             except FormInvalid as invalid:
                 failed = invalid
                 status = 422
@@ -83,5 +86,7 @@ def case(number: str):
                 "grade": case.grade, "category": case.category,
                 "complainant": summary["complainant"] if summary else case.complainant,
                 "contact": summary["contact"] if summary else case.contact}
+        files = case_files(session, case, user)
+        may_attach = bool(user.role_keys & LANE_ROLES)
     return render_template("cases/case.html", case=info, open_tasks=[r for r in rows if r["status"] == "open"],
-                           tasks=rows, history=history)
+                           tasks=rows, history=history, files=files, may_attach=may_attach)

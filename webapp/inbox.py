@@ -5,9 +5,10 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engine import calendar_store, cases, inbox, plans, users
+from engine import attachments, calendar_store, cases, inbox, plans, users
 from engine.clock import utcnow
 from engine.errors import FormInvalid, PermissionDenied
+from webapp.attachments import case_files, limits, received_files, storage
 from webapp.db import reading, run, sessions
 from webapp.i18n import due_phrase, form_title, localized_errors, localized_form, role_name, task_name
 from webapp.limits import MAX_PAGE, int_arg, parse_json
@@ -59,8 +60,9 @@ def task(task_id: int, errors: dict | None = None, values: dict | None = None, s
         schema = localized_form(plan.forms.get(task.form_key, {"components": []}))
         history = [task_row(t, user, now, calendar) for t in cases.case_tasks(session, case.id) if t.id != task.id]
         row = task_row(task, user, now, calendar)
+        files = case_files(session, case, user)
     return render_template("inbox/task.html", task=row, schema=schema, title=form_title(schema, row["name"]),
-                           history=history, errors=errors or {}, values=values or {},
+                           history=history, errors=errors or {}, values=values or {}, files=files,
                            can_claim=row["status"] == "open" and row["assignee"] is None,
                            mine=row["assignee"] == current_user.username), status
 
@@ -93,7 +95,8 @@ def complete(task_id: int):
                     status=422)
     now = utcnow()
     try:
-        done = cases.submit_task(sessions(), task_id, current_user.username, data, now)
+        done = attachments.submit_task(sessions(), storage(), task_id, current_user.username, data,
+                                       received_files(), now, limits())
     except FormInvalid as invalid:
         with reading() as session:
             task_row_ = cases.get_task(session, task_id)

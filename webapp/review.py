@@ -11,16 +11,17 @@ import json
 from datetime import date, datetime
 
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask_login import current_user, login_required
 
-from engine import audit, calendar_store, cases, plans, review, users
+from engine import audit, calendar_store, cases, evidence, plans, review, users
 from engine.clock import utcnow
 from engine.errors import NotFound
 from engine.local_time import to_local
 from engine.models import PlanVersion
-from engine.privacy import may_see_contact, shown
+from engine.privacy import may_see_contact, redacted, shown
 from webapp.auth import role_required
-from webapp.db import reading
+from webapp.attachments import case_files, storage as attachment_storage
+from webapp.db import reading, run
 from webapp.limits import int_arg
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -101,10 +102,14 @@ def case(number: str):
                 "contact": shown("contact", found.contact, visible)}
         deadlines = review.deadline_outcomes(session, found.id, now, calendar)
         events = review.timeline(session, found.id)
+        files = case_files(session, found, users.get_user(session, current_user.username))
     for event in events:
-        event.changes = [(key, shown(key, before, visible), shown(key, after, visible))
+        # Identity masked by key and wherever else it appears (a file name, a note), as in the evidence pack.
+        event.changes = [(key, shown(key, redacted(before, found, visible), visible),
+                          shown(key, redacted(after, found, visible), visible))
                          for key, before, after in event.changes]
-    return render_template("review/case.html", case=info, deadlines=deadlines, events=events, chain=chain)
+    return render_template("review/case.html", case=info, deadlines=deadlines, events=events, chain=chain,
+                           files=files)
 
 
 @bp.get("/cases/<number>/plan.json")
@@ -122,16 +127,22 @@ def case_path(number: str):
         return jsonify({"markers": review.case_path(session, cases.get_case(session, number))})
 
 
-def _pack(number: str) -> dict:
-    with reading() as session:
-        return review.evidence_pack(session, cases.get_case(session, number), utcnow(),
-                                    calendar_store.current(session))
+def _evidence(number: str, what: str, render) -> str:
+    """Evidence as the current user may see it (identity masked by the privacy rule), rendered and audited."""
+    def use_case(session):
+        found, doc = evidence.document_for(session, number, current_user.username, utcnow(),
+                                           calendar_store.current(session))
+        body = render(doc)
+        evidence.record_download(session, found, current_user.username, utcnow(), what, body.encode("utf-8"),
+                                 doc["masked"])
+        return body
+    return run(use_case)
 
 
 @bp.get("/cases/<number>/evidence.json")
 @role_required(COMPLIANCE)
 def evidence_json(number: str):
-    body = json.dumps(_pack(number), ensure_ascii=False, indent=2)
+    body = _evidence(number, "json", lambda doc: json.dumps(doc, ensure_ascii=False, indent=2, default=str))
     return Response(body, mimetype="application/json",
                     headers={"Content-Disposition": f'attachment; filename="{number}-evidence.json"'})
 
@@ -139,7 +150,21 @@ def evidence_json(number: str):
 @bp.get("/cases/<number>/evidence.html")
 @role_required(COMPLIANCE)
 def evidence_html(number: str):
-    return render_template("review/evidence.html", pack=_pack(number))
+    return _evidence(number, "html", lambda doc: render_template("review/evidence.html", pack=doc))
+
+
+@bp.get("/cases/<number>/evidence.zip")
+@login_required
+def evidence_zip(number: str):
+    """The whole pack: compliance and the case's workers; identity masked by the privacy rule, or on ?masked=1."""
+    def use_case(session):
+        return evidence.download_pack(session, attachment_storage(), number, current_user.username, utcnow(),
+                                      calendar_store.current(session),
+                                      lambda doc: render_template("review/evidence.html", pack=doc),
+                                      masked=request.args.get("masked") == "1")
+    name, content = run(use_case)
+    return Response(content, mimetype="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
 def _version(session, plan_key: str, number: int) -> PlanVersion:

@@ -33,6 +33,32 @@
     });
   }
 
+  // A filepicker's value is a reference ("files::…") to File objects form-js keeps aside: the files
+  // go in the same POST as parts named "files.<field key>" (multipart), the reference stays out of
+  // the JSON data, and the server stores each file under its SHA-256.
+  function attachFiles(post, data, files) {
+    Array.prototype.slice.call(post.querySelectorAll('input[type=file]')).forEach(function (old) {
+      old.remove();
+    });
+    Object.keys(data).forEach(function (key) {
+      var component = componentByKey(schema.components || [], key);
+      if (!component || component.type !== 'filepicker') { return; }
+      var chosen = (files && data[key] && files.get(data[key])) || [];
+      delete data[key];
+      if (!chosen.length) { return; }
+      var transfer = new DataTransfer();
+      chosen.forEach(function (file) { transfer.items.add(file); });
+      var input = document.createElement('input');
+      input.type = 'file';
+      input.name = 'files.' + key;
+      input.multiple = true;
+      input.hidden = true;
+      input.files = transfer.files;
+      post.appendChild(input);
+      post.enctype = 'multipart/form-data';
+    });
+  }
+
   // No input debouncing: form-js otherwise holds the last 300 ms of typing back from the form's
   // data, and a quick click on our submit button would send (or validate) what was there before.
   window.FormViewer.createForm({ container: mount, schema: schema, data: values, debounce: false })
@@ -40,8 +66,10 @@
     showServerErrors();
     form.on('submit', function (event) {
       if (Object.keys(event.errors || {}).length) { return; }
+      var post = document.getElementById('pf-submit');
+      attachFiles(post, event.data, event.files);
       document.getElementById('pf-data').value = JSON.stringify(event.data);
-      document.getElementById('pf-submit').submit();
+      post.submit();
     });
     // Plans' forms carry no button of their own: ours submits (form-js validates first).
     document.getElementById('pf-submit-button').addEventListener('click', function () { form.submit(); });

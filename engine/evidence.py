@@ -1,0 +1,122 @@
+"""The evidence pack: one zip with evidence.json, the printable HTML, the plan's BPMN, every file and the checker.
+
+Identity is masked by the same rule as the pages (engine/privacy.py): a reader who may not
+see the complainant's identity gets a pack where it appears nowhere — not in the JSON, the
+HTML or the file names (files are named by their SHA-256). Masked events keep their payload
+hash instead of their salt, so the offline check (verify.py, standard library only) still
+proves the chain. Every download is an audited `evidence_downloaded` event naming the
+pack's SHA-256.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from datetime import datetime
+from typing import Callable
+
+from sqlalchemy.orm import Session
+
+from engine import attachments, audit, cases, review
+from engine.calendar import WorkingCalendar
+from engine.errors import PermissionDenied
+from engine.file_types import ALLOWED
+from engine.models import Case
+from engine.privacy import may_see_contact, redacted, shown_identity
+from engine.users import get_user
+
+EVIDENCE_DOWNLOADED = "evidence_downloaded"
+README = """PlanFlow evidence pack for case {number}
+
+evidence.json   the case, every audit event with its hash, signature and previous hash, the
+                deadlines, the files (with their SHA-256) and the checkpoints covering the events
+evidence.html   the same, printable
+plan.bpmn       the BPMN of the plan version the case ran on
+attachments/    every file of the case, named <sha256><extension>
+checkpoints.json the signed checkpoints that cover this case's events
+verify.py       checks evidence.json offline (Python 3, standard library only):
+                    python3 verify.py evidence.json --key <the organisation's public key>.pem
+                Without --key it uses the keys written in the pack; pass the key you received
+                separately. Check a file with:  sha256sum attachments/<name>
+{masked}"""
+MASKED_NOTE = ("Identity is masked in this pack (complainant and contact). Events whose data held them carry\n"
+               "\"payload_redacted\": true and their payload hash, which the check uses instead of the payload.\n")
+
+
+def may_download(user, case: Case, tasks) -> bool:
+    """Who may see the case may take its pack: its workers, and compliance."""
+    return attachments.may_see(user, case, tasks)
+
+
+def attachment_file(row) -> str:
+    """The file's name inside the pack: its digest and the extension of its kind (never the sent name)."""
+    return f"attachments/{row.sha256}{ALLOWED.get(row.content_type, '')}"
+
+
+def evidence_document(session: Session, case: Case, now: datetime, calendar: WorkingCalendar, visible: bool) -> dict:
+    """evidence.json: the review pack, the case's files and its audit section, masked unless `visible`."""
+    doc = review.evidence_pack(session, case, now, calendar)
+    section = audit.pack_section(session, case.id, mask=lambda payload: redacted(payload, case, visible))
+    complainant, contact = shown_identity(case, visible)
+    files = [{"sha256": row.sha256, "file": attachment_file(row), "name": row.name, "type": row.content_type,
+              "size": row.size, "added_by": row.added_by, "added_at": row.added_at.isoformat(), "note": row.note,
+              "field": row.field_key, "task_id": row.task_id}
+             for row in attachments.case_attachments(session, case.id)]
+    events = section["events"]
+    rest = {key: value for key, value in doc.items() if key not in ("events", "checkpoints", "public_keys")}
+    rest = redacted({**rest, "attachments": files}, case, visible)
+    rest["case"] = {**rest["case"], "complainant": complainant, "contact": contact}
+    rest["plan_version"] = {**rest.get("plan_version", {}), "file": "plan.bpmn"}
+    return {**rest, "masked": not visible, "events": events, "checkpoints": section["checkpoints"],
+            "public_keys": section["public_keys"], "audit": section}
+
+
+def build_zip(doc: dict, html: str, bpmn_xml: str, files: dict[str, bytes]) -> bytes:
+    """The pack's bytes; `files` maps a name inside the pack to its content."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as pack:
+        pack.writestr("README.txt", README.format(number=doc["case"]["number"],
+                                                  masked=MASKED_NOTE if doc["masked"] else ""))
+        pack.writestr("evidence.json", json.dumps(doc, ensure_ascii=False, indent=2, default=str))
+        pack.writestr("evidence.html", html)
+        pack.writestr("plan.bpmn", bpmn_xml)
+        pack.writestr("checkpoints.json", json.dumps(doc["checkpoints"], ensure_ascii=False, indent=2))
+        pack.writestr("verify.py", audit.OFFLINE_VERIFY_SCRIPT.read_text(encoding="utf-8"))
+        for name, content in files.items():
+            pack.writestr(name, content)
+    return out.getvalue()
+
+
+def _viewer(session: Session, number: str, username: str):
+    user = get_user(session, username)
+    case = cases.get_case(session, number)
+    if not may_download(user, case, cases.case_tasks(session, case.id)):
+        raise PermissionDenied(f"user '{username}' may not see case {number}")
+    return user, case
+
+
+def document_for(session: Session, number: str, username: str, now: datetime, calendar: WorkingCalendar,
+                 masked: bool = False) -> tuple[Case, dict]:
+    """evidence.json as this user may see it (masked for roles that do not see identity, or on request)."""
+    user, case = _viewer(session, number, username)
+    return case, evidence_document(session, case, now, calendar, may_see_contact(user) and not masked)
+
+
+def record_download(session: Session, case: Case, username: str, now: datetime, what: str, content: bytes,
+                    masked: bool) -> None:
+    """Audit one download of evidence (the pack, or its JSON or HTML alone) with the SHA-256 of what was sent."""
+    audit.record(session, EVIDENCE_DOWNLOADED, username, now, case=case,
+                 payload={"what": what, "masked": masked, "sha256": hashlib.sha256(content).hexdigest(),
+                          "size": len(content)})
+
+
+def download_pack(session: Session, storage, number: str, username: str, now: datetime, calendar: WorkingCalendar,
+                  render_html: Callable[[dict], str], masked: bool = False) -> tuple[str, bytes]:
+    """The zip for this user, audited; returns its file name and bytes."""
+    case, doc = document_for(session, number, username, now, calendar, masked)
+    files = {attachment_file(row): storage.read(row.sha256) for row in attachments.case_attachments(session, case.id)}
+    content = build_zip(doc, render_html(doc), case.plan_version.bpmn_xml, files)
+    record_download(session, case, username, now, "zip", content, doc["masked"])
+    suffix = "-masked" if doc["masked"] else ""
+    return f"{case.number}-evidence{suffix}.zip", content

@@ -1,0 +1,209 @@
+"""Attachments on the pages: upload with a task's form, preview and download for those who may see the case,
+attaching outside a task, the upload body limit, and the evidence pack masked by the privacy rule."""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import subprocess
+import sys
+import zipfile
+
+import pytest
+from sqlalchemy import func, select
+
+from engine import cases
+from engine.attachments import Limits
+from engine.db import transaction
+from engine.models import Attachment, AuditEvent, TaskStatus
+from tests.webapp.conftest import REGISTRATION
+from webapp import create_app
+
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 8
+EXE = b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 500
+ANSWER = {"findings": "现场核实属实", "resolution": "道歉并补偿", "compensation_amount": 500}
+CLEAR = (REGISTRATION["complainant"], REGISTRATION["contact"])
+
+
+@pytest.fixture
+def app(web_desk, tmp_path):
+    return create_app({"TESTING": True, "SECRET_KEY": "test", "WTF_CSRF_ENABLED": False,
+                       "ATTACHMENTS_DIR": str(tmp_path / "files"),
+                       "ATTACHMENT_LIMITS": Limits(max_bytes=20 * 1024 * 1024, per_field=3)},
+                      session_factory=web_desk.session_factory)
+
+
+@pytest.fixture
+def verify_step(web_desk, registered):
+    web_desk.complete(registered, "Task_FirstContact", {"contact_note": "已联系", "grade": "general"})
+    return registered, web_desk.task(registered, "Task_VerifyNegotiate")
+
+
+def post_answer(client, task_id, files, data=ANSWER):
+    body = {"data": json.dumps(data)}
+    body["files.evidence_files"] = [(io.BytesIO(content), name) for name, content in files]
+    return client.post(f"/tasks/{task_id}/complete", data=body, content_type="multipart/form-data")
+
+
+def rows(web_desk):
+    with transaction(web_desk.session_factory, readonly=True) as session:
+        return list(session.execute(select(Attachment).order_by(Attachment.id)).scalars())
+
+
+@pytest.fixture
+def photo_case(login, web_desk, verify_step):
+    """The handler attached a photo (whose name holds the complainant's name) on the verify step."""
+    number, task = verify_step
+    response = post_answer(login("handler"), task.id, [(f"{CLEAR[0]}现场.jpg", JPEG)])
+    assert response.status_code == 302, response.get_data(as_text=True)
+    [row] = rows(web_desk)
+    return number, row
+
+
+def test_a_photo_sent_with_the_verify_step_is_stored_and_shown_to_the_department_head(login, web_desk, photo_case,
+                                                                                      app):
+    number, row = photo_case
+    assert row.sha256 == hashlib.sha256(JPEG).hexdigest() and row.content_type == "image/jpeg"
+    stored = app.extensions["planflow_attachments"].path(row.sha256)
+    assert stored.read_bytes() == JPEG
+    head = login("dept_head")
+    approval = web_desk.task(number, "Task_ApproveDeptHead")
+    for page in (f"/tasks/{approval.id}", f"/cases/{number}"):
+        html = head.get(page).get_data(as_text=True)
+        assert f'src="/attachments/{row.id}"' in html and row.sha256 in html
+    image = head.get(f"/attachments/{row.id}")
+    assert image.status_code == 200 and image.data == JPEG and image.mimetype == "image/jpeg"
+    assert image.headers["Content-Disposition"].startswith("inline")
+    assert "default-src 'none'" in image.headers["Content-Security-Policy"]
+    assert head.get(f"/attachments/{row.id}?download=1").headers["Content-Disposition"].startswith("attachment")
+
+
+def test_files_are_served_only_to_those_who_may_see_the_case(login, photo_case):
+    _, row = photo_case
+    assert login("compliance").get(f"/attachments/{row.id}").status_code == 200
+    assert login("security").get(f"/attachments/{row.id}").status_code == 404
+    assert login("handler").get("/attachments/999999").status_code == 404
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("photo.jpg", EXE, "not an allowed kind"),
+    ("empty.jpg", b"", "empty"),
+])
+def test_a_refused_file_is_a_field_error_on_the_page_and_changes_nothing(login, web_desk, verify_step, name, content,
+                                                                          message):
+    number, task = verify_step
+    before = len(web_desk.open_tasks(number))
+    response = post_answer(login("handler"), task.id, [(name, content)])
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and message in page and "evidence_files" in page
+    assert rows(web_desk) == [] and web_desk.task(number, "Task_VerifyNegotiate").status == TaskStatus.OPEN
+    assert len(web_desk.open_tasks(number)) == before
+
+
+def test_an_oversize_file_is_refused_by_the_attachment_limit(login, web_desk, verify_step, app):
+    app.extensions["planflow_attachment_limits"] = Limits(max_bytes=1000)
+    _, task = verify_step
+    response = post_answer(login("handler"), task.id, [("big.jpg", JPEG)])
+    assert response.status_code == 422 and "larger than the limit of 1000 bytes" in response.get_data(as_text=True)
+    assert rows(web_desk) == []
+
+
+def test_uploads_may_exceed_the_general_body_limit_up_to_the_upload_limit(login, web_desk, verify_step):
+    big = b"\xff\xd8\xff\xe0" + b"\x00" * (17 * 1024 * 1024)  # over the general 16 MiB, under 20 MB per file
+    handler = login("handler")
+    assert handler.post("/login", data={"username": "x", "password": big.hex()[:100] + "x" * (17 * 1024 * 1024)}
+                        ).status_code == 413
+    _, task = verify_step
+    assert post_answer(handler, task.id, [("big.jpg", big)]).status_code == 302
+    assert rows(web_desk)[0].size == len(big)
+
+
+def test_an_attachment_limit_that_the_upload_body_cannot_carry_is_refused_at_start(web_desk):
+    with pytest.raises(RuntimeError, match="PLANFLOW_MAX_UPLOAD_BYTES"):
+        create_app({"TESTING": True, "SECRET_KEY": "t", "ATTACHMENT_LIMITS": Limits(max_bytes=64 * 1024 * 1024)},
+                   session_factory=web_desk.session_factory)
+
+
+def test_names_with_folders_or_control_characters_are_only_shown_cleaned(login, web_desk, verify_step):
+    _, task = verify_step
+    # (a browser percent-encodes CR and LF in a part's file name; other control characters arrive as they are)
+    assert post_answer(login("handler"), task.id, [("..\\..\\etc/\x1b[2Jevil\x07\t.jpg", JPEG)]).status_code == 302
+    [row] = rows(web_desk)
+    assert row.name == "[2Jevil.jpg"
+    download = login("handler").get(f"/attachments/{row.id}?download=1")
+    assert "[2Jevil.jpg" in download.headers["Content-Disposition"] and "/" not in row.name
+
+
+def test_files_attached_outside_a_task_carry_a_note_and_text_is_only_downloaded(login, web_desk, registered):
+    intake = login("intake")
+    response = intake.post(f"/cases/{registered}/attachments", content_type="multipart/form-data",
+                           data={"note": "客户来信", "files": [(io.BytesIO("投诉信原文".encode()), "letter.txt")]})
+    assert response.status_code == 303
+    [row] = rows(web_desk)
+    assert (row.note, row.added_by, row.content_type) == ("客户来信", "intake1", "text/plain")
+    text = intake.get(f"/attachments/{row.id}")
+    assert text.headers["Content-Disposition"].startswith("attachment")
+    refused = intake.post(f"/cases/{registered}/attachments", content_type="multipart/form-data",
+                          data={"files": [(io.BytesIO(EXE), "setup.pdf")]}, follow_redirects=True)
+    assert "Nothing was attached" in refused.get_data(as_text=True) and len(rows(web_desk)) == 1
+    assert login("compliance").post(f"/cases/{registered}/attachments", content_type="multipart/form-data",
+                                    data={"files": [(io.BytesIO(JPEG), "a.jpg")]}).status_code == 403
+
+
+def _pack(client, number, query=""):
+    response = client.get(f"/review/cases/{number}/evidence.zip{query}")
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    return response.data, zipfile.ZipFile(io.BytesIO(response.data))
+
+
+def test_compliance_pack_holds_every_part_and_no_clear_identity(login, web_desk, photo_case, tmp_path):
+    number, row = photo_case
+    content, pack = _pack(login("compliance"), number)
+    names = pack.namelist()
+    assert {"evidence.json", "evidence.html", "plan.bpmn", "verify.py", "checkpoints.json", "README.txt",
+            f"attachments/{row.sha256}.jpg"} <= set(names)
+    assert hashlib.sha256(pack.read(f"attachments/{row.sha256}.jpg")).hexdigest() == row.sha256
+    for name in names:
+        body = pack.read(name).decode("utf-8", "replace")
+        for clear in CLEAR:
+            assert clear not in name and clear not in body, f"{clear} in {name}"
+    doc = json.loads(pack.read("evidence.json"))
+    assert doc["masked"] and doc["case"]["complainant"] == "王**" and doc["case"]["contact"] == "138****5678"
+    assert doc["attachments"][0]["sha256"] == row.sha256 and doc["attachments"][0]["name"] == "王**现场.jpg"
+    assert pack.read("plan.bpmn").decode().startswith("<?xml")
+    pack.extractall(tmp_path / "pack")
+    checked = subprocess.run([sys.executable, "verify.py", "evidence.json"], cwd=tmp_path / "pack",
+                             capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    page = login("compliance").get(f"/review/cases/{number}").get_data(as_text=True)
+    assert "王**" in page and CLEAR[0] not in page and CLEAR[1] not in page
+    with transaction(web_desk.session_factory, readonly=True) as session:
+        [download] = session.execute(select(AuditEvent).where(AuditEvent.kind == "evidence_downloaded")).scalars()
+    assert download.actor == "compliance1" and download.payload["sha256"] == hashlib.sha256(content).hexdigest()
+    assert download.payload["masked"] is True
+
+
+def test_pages_api_and_pack_show_identity_alike(login, api, web_desk, photo_case):
+    number, _ = photo_case
+    json_doc = json.loads(login("compliance").get(f"/review/cases/{number}/evidence.json").data)
+    html = login("compliance").get(f"/review/cases/{number}/evidence.html").get_data(as_text=True)
+    assert json_doc["case"]["complainant"] == "王**" and "王**" in html
+    assert all(clear not in json.dumps(json_doc, ensure_ascii=False) + html for clear in CLEAR)
+    head = login("dept_head")
+    _, pack = _pack(head, number)
+    doc = json.loads(pack.read("evidence.json"))
+    client, headers = api("dept_head")
+    api_case = client.get(f"/api/v1/cases/{number}", headers=headers).get_json()
+    shown = api_case["open_tasks"][0]
+    assert (doc["case"]["complainant"], doc["case"]["contact"]) == (shown["complainant"], shown["contact"]) == CLEAR
+    assert CLEAR[0] in head.get(f"/cases/{number}").get_data(as_text=True)
+    _, masked = _pack(head, number, "?masked=1")
+    assert json.loads(masked.read("evidence.json"))["case"]["complainant"] == "王**"
+    with transaction(web_desk.session_factory, readonly=True) as session:
+        kinds = [e.payload["what"] for e in session.execute(select(AuditEvent).where(
+            AuditEvent.kind == "evidence_downloaded").order_by(AuditEvent.seq)).scalars()]
+    assert kinds == ["json", "html", "zip", "zip"]
+
+
+def test_the_pack_is_refused_to_those_who_may_not_see_the_case(login, registered):
+    assert login("security").get(f"/review/cases/{registered}/evidence.zip").status_code == 403
