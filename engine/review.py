@@ -158,6 +158,8 @@ class MonthlyReport:
     escalations: int = 0
     median_handling_working_days: float | None = None
     repeat_complainants: list[str] = field(default_factory=list)
+    # The newest signed audit checkpoint taken before the month ended (printed, it anchors the trail on paper).
+    checkpoint: dict | None = None
 
     @property
     def deadlines_met_share(self) -> float | None:
@@ -210,6 +212,7 @@ def monthly_report(session: Session, year: int, month: int, calendar: WorkingCal
     if closed:
         report.median_handling_working_days = statistics.median(
             working_days_between(c.started_at, c.completed_at, calendar) for c in closed)
+    report.checkpoint = audit.latest_checkpoint(session, before=end)
     return report
 
 

@@ -134,7 +134,9 @@ def checkpoints_covering(session: Session, case_id: int, directory: Path | None 
     return [c for c in checkpoints_of(session, directory)[0] if str(case_id) in (c.get("cases") or {})]
 
 
-def latest_checkpoint(session: Session, directory: Path | None = None) -> dict | None:
-    """The newest checkpoint of this database, for the monthly report."""
+def latest_checkpoint(session: Session, directory: Path | None = None, before: datetime | None = None) -> dict | None:
+    """The newest checkpoint of this database (taken before `before`, if given), for the monthly report."""
     mine = checkpoints_of(session, directory)[0]
+    if before is not None:
+        mine = [c for c in mine if datetime.fromisoformat(c["at"]) < before]
     return mine[-1] if mine else None

@@ -60,13 +60,16 @@ _signers: dict[tuple, Signer] = {}
 
 
 def signer() -> Signer:
-    """The current signing key (loaded once per process and source)."""
-    source = (os.environ.get(KEY_ENV), str(key_file()))
+    """The current signing key (loaded once per process and source); its public key is kept from first use."""
+    environ = os.environ
+    source = (environ.get(KEY_ENV), environ.get(KEY_FILE_ENV), environ.get(DIR_ENV))
     found = _signers.get(source)
     if found is None:
-        private = _load_private(*source)
+        private = _load_private(source[0], str(key_file()))
         raw = _raw(private.public_key())
-        found = _signers[source] = Signer(key_id_of(raw), private, raw)
+        found = Signer(key_id_of(raw), private, raw)
+        keep_public_key(found)
+        _signers[source] = found
     return found
 
 

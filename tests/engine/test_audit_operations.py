@@ -1,0 +1,115 @@
+"""Running the audit trail: checkpoints by the worker, on the monthly report, key rotation, retention."""
+from __future__ import annotations
+
+import json
+import time
+from datetime import timedelta
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select, update
+
+from engine import audit, retention, review, timers
+from engine.audit import keys
+from engine.calendar import WorkingCalendar
+from engine.cli import main
+from engine.db import transaction
+from engine.errors import PlanFlowError
+from engine.models import AuditEvent, Case, CaseStatus
+from tests.conftest import run
+
+REGISTRATION = {"complainant": "王女士", "contact": "13800000000", "channel": "phone", "content": "快递延误"}
+
+
+@pytest.fixture
+def audit_dir(tmp_path, monkeypatch):
+    folder = tmp_path / "audit"
+    monkeypatch.setenv("PLANFLOW_AUDIT_DIR", str(folder))
+    return folder
+
+
+def cli(desk, *args):
+    url = desk.session_factory.kw["bind"].url.render_as_string(hide_password=False)
+    result = CliRunner().invoke(main, list(args), env={"PLANFLOW_DATABASE_URL": url}, catch_exceptions=False)
+    return result.exit_code, result.stdout + result.stderr
+
+
+def test_the_worker_anchors_once_its_interval_has_passed(desk, audit_dir, monkeypatch):
+    desk.start("general_complaint", REGISTRATION)
+    monkeypatch.setenv("PLANFLOW_AUDIT_ANCHOR_MINUTES", "0.001")  # 60 ms
+    timers.run_worker(desk.session_factory, 0, once=True)
+    assert not (audit_dir / "checkpoints.jsonl").exists()  # the first pass only starts the interval
+    time.sleep(0.1)
+    timers.run_worker(desk.session_factory, 0, once=True)
+    [line] = (audit_dir / "checkpoints.jsonl").read_text(encoding="utf-8").splitlines()
+    assert json.loads(line)["event_count"] >= 2
+    assert run(desk.session_factory, audit.verify_chain).checkpoints_checked == 1
+
+
+def test_anchor_command_writes_a_checkpoint_that_verify_checks(desk, audit_dir):
+    desk.start("general_complaint", REGISTRATION)
+    code, out = cli(desk, "audit", "anchor")
+    assert code == 0 and "checkpoint written" in out
+    assert cli(desk, "audit", "anchor") == (0, "nothing new to anchor\n")
+    code, out = cli(desk, "audit", "verify")
+    assert code == 0 and "1 checkpoint(s) agree" in out
+
+
+def test_the_monthly_report_prints_the_last_checkpoint_before_the_month_ended(desk, audit_dir):
+    desk.start("general_complaint", REGISTRATION)
+    march = audit.anchor(desk.session_factory, desk.now)
+    desk.start("general_complaint", REGISTRATION)
+    audit.anchor(desk.session_factory, desk.now + timedelta(days=40))  # in April
+    with transaction(desk.session_factory, readonly=True) as session:
+        report = review.monthly_report(session, 2026, 3, WorkingCalendar())
+        february = review.monthly_report(session, 2026, 2, WorkingCalendar())
+    assert report.checkpoint == march and february.checkpoint is None
+
+
+def test_events_signed_before_a_key_rotation_still_verify(session_factory, now, audit_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("PLANFLOW_AUDIT_KEY_FILE", str(tmp_path / "audit_key"))
+    url = session_factory.kw["bind"].url.render_as_string(hide_password=False)
+    for i in range(2):
+        run(session_factory, lambda s: audit.record(s, audit.EventKind.CALENDAR_LOADED, "admin", now))
+    old_key = keys.signer().key_id
+    result = CliRunner().invoke(main, ["audit", "rotate-key"], env={"PLANFLOW_DATABASE_URL": url})
+    assert result.exit_code == 0 and f"signing key {old_key} retired" in result.stdout
+    run(session_factory, lambda s: audit.record(s, audit.EventKind.CALENDAR_LOADED, "admin", now))
+    used = run(session_factory, lambda s: s.execute(select(AuditEvent.key_id).order_by(AuditEvent.seq)).scalars().all())
+    assert used == [old_key, old_key, keys.signer().key_id] and keys.signer().key_id != old_key
+    assert run(session_factory, audit.verify_chain).ok
+    (audit_dir / "keys" / f"{old_key}.pem").unlink()  # without the old public key nothing vouches for them
+    report = run(session_factory, audit.verify_chain)
+    assert not report.ok and report.broken_at == 1 and "signature" in report.reason
+
+
+def test_the_signing_key_from_the_environment_must_be_an_ed25519_key(monkeypatch):
+    monkeypatch.setenv("PLANFLOW_AUDIT_KEY", "not hex")
+    with pytest.raises(ValueError, match="64 hex digits"):
+        keys.signer()
+    monkeypatch.setenv("PLANFLOW_AUDIT_KEY", "11" * 32)
+    assert keys.signer().key_id == keys.signer().key_id and len(keys.signer().key_id) == 16
+
+
+def test_retention_lists_closed_cases_older_than_the_setting(desk):
+    old, recent, running = (desk.start("general_complaint", REGISTRATION) for _ in range(3))
+    with transaction(desk.session_factory) as session:
+        for number, age in ((old, 400), (recent, 10)):
+            session.execute(update(Case).where(Case.number == number).values(
+                status=CaseStatus.COMPLETED, completed_at=desk.now - timedelta(days=age)))
+    with transaction(desk.session_factory, readonly=True) as session:
+        due = retention.due_for_deletion(session, desk.now, 365)
+    assert [d.number for d in due] == [old]
+    assert due[0].due_since == due[0].completed_at + timedelta(days=365)
+    code, out = cli(desk, "retention", "list", "--days", "365", "--json")
+    assert code == 0 and [r["case"] for r in json.loads(out)] == [old]
+    code, out = cli(desk, "retention", "list", "--days", "100000")
+    assert code == 0 and "no closed case is older than 100000 day(s)" in out
+
+
+def test_retention_days_must_be_a_positive_number():
+    assert retention.retention_days({}) == retention.DEFAULT_RETENTION_DAYS
+    assert retention.retention_days({"PLANFLOW_RETENTION_DAYS": "30"}) == 30
+    for bad in ("0", "-3", "soon"):
+        with pytest.raises(PlanFlowError, match="PLANFLOW_RETENTION_DAYS"):
+            retention.retention_days({"PLANFLOW_RETENTION_DAYS": bad})
