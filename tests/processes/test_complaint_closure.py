@@ -81,7 +81,7 @@ def test_unsatisfied_complainant_gets_one_renegotiation_and_a_fresh_feedback_dea
     case.complete("Task_Feedback", FEEDBACK)
     case.complete("Task_ReturnVisit", UNSATISFIED)
     due = expect(case, ("Task_Renegotiate", "handler"))
-    assert due["Task_Renegotiate"] is None
+    assert due["Task_Renegotiate"] == working_days(case, 2) == datetime(2026, 3, 5, tzinfo=SHANGHAI)
     case.pass_time(timedelta(days=1))
     case.complete("Task_Renegotiate", RENEGOTIATION)
     due = expect(case, ("Task_Feedback", "handler"))
@@ -124,6 +124,21 @@ def test_every_further_unsatisfied_answer_goes_back_to_the_office_director_until
     case.complete("Task_ReturnVisit", UNSATISFIED)
     expect(case, ("Task_Reinvestigate", "office_director"))
     case.complete("Task_Reinvestigate", MAINTAINED)
+    archive(case)
+
+
+def test_a_renegotiation_the_handler_leaves_undone_goes_to_the_office_director(closing_case):
+    case = closing_case()
+    case.complete("Task_Feedback", FEEDBACK)
+    case.complete("Task_ReturnVisit", UNSATISFIED)
+    due = expect(case, ("Task_Renegotiate", "handler"))["Task_Renegotiate"]
+    case.pass_time(due - case.now + SECOND)
+    due = expect(case, ("Task_Reinvestigate", "office_director"))
+    # Missed at Thursday 00:00:01: Friday, Monday, Tuesday, Wednesday and Thursday count.
+    assert due["Task_Reinvestigate"] == datetime(2026, 3, 13, tzinfo=SHANGHAI)
+    case.complete("Task_Reinvestigate", REINVESTIGATED)
+    case.complete("Task_Feedback", FEEDBACK)
+    case.complete("Task_ReturnVisit", SATISFIED)
     archive(case)
 
 
