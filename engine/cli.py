@@ -425,6 +425,29 @@ def retention_list(ctx: Context, days, as_json):
           or f"no closed case is older than {days} day(s)")
 
 
+@retention_group.command("purge")
+@click.option("--as", "actor", required=True, help="Who deletes them (recorded in the audit trail).")
+@click.option("--days", type=click.IntRange(min=1), help="Override PLANFLOW_RETENTION_DAYS.")
+@json_option
+@pass_ctx
+@domain_errors
+def retention_purge(ctx: Context, actor, days, as_json):
+    """Delete the listed cases with their tasks and audit events; a signed purge event keeps their chain heads."""
+    days = days or retention.retention_days()
+    with transaction(ctx.session_factory()) as session:
+        users.get_user(session, actor)
+        done = retention.purge(session, utcnow(), days, actor)
+    lines = [f"deleted {number}" for number in done.deleted]
+    lines += [f"kept {number}: {why}" for number, why in done.refused]
+    if done.files:
+        lines.append(f"{len(done.files)} attachment file(s) are no longer referenced by the deleted cases "
+                     "(files are never deleted by PlanFlow)")
+    _emit(as_json, {"deleted": done.deleted, "refused": done.refused, "files": done.files},
+          "\n".join(lines) or f"no closed case is older than {days} day(s)")
+    if done.refused:
+        sys.exit(1)
+
+
 @main.command()
 @json_option
 @pass_ctx

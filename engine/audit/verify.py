@@ -52,6 +52,7 @@ class _Walk:
         # chain → position → [(hash, event id or None, who expects it)]
         self.expected: dict[int | None, dict[int, list]] = defaultdict(lambda: defaultdict(list))
         self.checked = 0
+        self.purged: dict[int, list] = {}  # case id → its chain's head when it was deleted by retention
 
     def expect(self, chain: int | None, head: list, label: str) -> None:
         position, digest = head[0], head[1]
@@ -80,6 +81,8 @@ class _Walk:
             if event.kind == EventKind.AUDIT_ANCHORED and chain is None:
                 for case_id, head in (event.payload.get("cases") or {}).items():
                     self.expect(int(case_id), head, f"anchor event {event.seq}")
+            if event.kind == EventKind.CASE_PURGED and chain is None:
+                self.purged[int(event.payload["case_id"])] = event.payload["chain"]
             ends[chain] = (event.chain_seq, event.hash)
             if counted(event):
                 self.checked += 1
@@ -102,12 +105,24 @@ class _Walk:
         """Positions a checkpoint or anchor recorded beyond what is stored: deleted events."""
         for chain in chains:
             length = ends.get(chain, (0, GENESIS_HASH))[0]
+            if chain in self.purged and chain not in ends:
+                self._purged_chain(chain)
+                continue
             beyond = [(position, entry) for position, entries in self.expected.get(chain, {}).items()
                       if position > length for entry in entries]
             if beyond:
                 position, (_, event_id, label) = max(beyond, key=lambda item: item[0])
                 self.problems.append((event_id, f"{_chain_name(chain)} holds {length} event(s) but {label} recorded "
                                                 f"position {position}: events were deleted"))
+
+    def _purged_chain(self, chain: int) -> None:
+        """A chain deleted by retention: what was recorded of it must fit the head its purge event kept."""
+        length, last_hash = self.purged[chain][0], self.purged[chain][1]
+        for position, entries in self.expected.get(chain, {}).items():
+            for digest, event_id, label in entries:
+                if position > length or (position == length and digest != last_hash):
+                    self.problems.append((event_id, f"{label} recorded position {position} of {_chain_name(chain)} "
+                                                    f"but its purge kept a head at position {length} that differs"))
 
     def heads(self, ends: dict, heads) -> None:
         for head in heads:

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from engine import audit, retention, review, timers
 from engine.audit import keys
@@ -113,3 +113,43 @@ def test_retention_days_must_be_a_positive_number():
     for bad in ("0", "-3", "soon"):
         with pytest.raises(PlanFlowError, match="PLANFLOW_RETENTION_DAYS"):
             retention.retention_days({"PLANFLOW_RETENTION_DAYS": bad})
+
+
+def test_purging_a_case_is_audited_and_leaves_the_trail_verifiable(desk, audit_dir):
+    old, kept = (desk.start("general_complaint", REGISTRATION) for _ in range(2))
+    with transaction(desk.session_factory) as session:
+        session.execute(update(Case).where(Case.number == old).values(
+            status=CaseStatus.COMPLETED, completed_at=desk.now - timedelta(days=400)))
+        old_id = session.execute(select(Case.id).where(Case.number == old)).scalar_one()
+    audit.anchor(desk.session_factory, desk.now)  # a checkpoint still names the old case's head
+    code, out = cli(desk, "retention", "purge", "--days", "365", "--as", "compliance1")
+    assert code == 0 and out == f"deleted {old}\n"
+    with transaction(desk.session_factory, readonly=True) as session:
+        assert session.execute(select(Case.number)).scalars().all() == [kept]
+        assert session.execute(select(AuditEvent).where(AuditEvent.case_id == old_id)).first() is None
+        purged = session.execute(select(AuditEvent).where(AuditEvent.kind == "case_purged")).scalar_one()
+    assert (purged.actor, purged.payload["case_number"]) == ("compliance1", old)
+    code, out = cli(desk, "audit", "verify")
+    assert code == 0 and "1 checkpoint(s) agree" in out
+
+
+def test_deleting_a_case_chain_without_a_purge_is_caught(desk, audit_dir):
+    number = desk.start("general_complaint", REGISTRATION)
+    audit.anchor(desk.session_factory, desk.now)
+    with transaction(desk.session_factory) as session:
+        case_id = session.execute(select(Case.id).where(Case.number == number)).scalar_one()
+        session.execute(text("DELETE FROM audit_events WHERE case_id = :id"), {"id": case_id})
+        session.execute(text("DELETE FROM audit_chain_head WHERE id = :id"), {"id": case_id})
+    report = run(desk.session_factory, audit.verify_chain)
+    assert not report.ok and "events were deleted" in report.reason
+
+
+def test_a_case_whose_chain_is_broken_is_kept_as_evidence(desk, audit_dir):
+    number = desk.start("general_complaint", REGISTRATION)
+    with transaction(desk.session_factory) as session:
+        session.execute(update(Case).where(Case.number == number).values(
+            status=CaseStatus.COMPLETED, completed_at=desk.now - timedelta(days=400)))
+        session.execute(update(AuditEvent).where(AuditEvent.case_number == number).values(actor="mallory"))
+    code, out = cli(desk, "retention", "purge", "--days", "365", "--as", "compliance1")
+    assert code == 1 and f"kept {number}: audit chain broken" in out
+    assert run(desk.session_factory, lambda s: s.execute(select(Case.number)).scalars().all()) == [number]
