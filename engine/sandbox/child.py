@@ -63,11 +63,11 @@ def _answer(request, channel) -> dict:
         limits = request["time_limit"], request["memory_limit"]
         if op == "eval":
             value = interpreter.evaluate(request["source"], data, functions, extra, *limits)
-            return {"value": _plain(value, "the expression gives")}
+            return {"value": _plain(value, "the expression gives"), **_names(request, "eval")}
         if op == "exec":
             results, removed = interpreter.script_changes(request["source"], data, functions, extra, *limits)
             encoded = _plain(results, "the script leaves")
-            return {"set": encoded, "removed": removed}
+            return {"set": encoded, "removed": removed, **_names(request, "exec")}
         return {"error": {"kind": "SandboxRefused", "reason": f"unknown request {op!r}"}}
     except SandboxError as error:
         return {"error": {"kind": type(error).__name__, "reason": error.reason, "line": error.line,
@@ -76,6 +76,11 @@ def _answer(request, channel) -> dict:
         return {"error": {"kind": "SandboxTooLarge", "reason": "the calculation ran out of memory"}}
     except (KeyError, TypeError, ValueError) as error:
         return {"error": {"kind": "SandboxRuntimeError", "reason": f"malformed request ({type(error).__name__})"}}
+
+
+def _names(request, mode) -> dict:
+    """The names the code reads, when the server asks (it then sends only those fields next time)."""
+    return {"names": interpreter.names_read(request["source"], mode)} if request.get("want_names") else {}
 
 
 def _plain(value, what):

@@ -63,6 +63,20 @@ def script_changes(script, data, functions, extra, time_limit, memory_limit):
     return results, removed
 
 
+def names_read(source: str, mode: str) -> list[str]:
+    """Every global name the code can read or delete (the only case data it can reach)."""
+    return sorted(name for name in _names(_compile(normalize(source, mode), mode)) if _visible(name))
+
+
+def _names(code) -> set[str]:
+    names, pending = set(), [code]
+    while pending:
+        current = pending.pop()
+        names.update(current.co_names)
+        pending.extend(const for const in current.co_consts if hasattr(const, "co_names"))
+    return names
+
+
 def apply_changes(data: dict, results: dict, removed) -> None:
     for name in removed:
         data.pop(name, None)

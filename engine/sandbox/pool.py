@@ -67,12 +67,12 @@ class Child:
     def send(self, message, deadline) -> None:
         view = memoryview(wire.frame(message))
         while view:
-            self._wait(select.POLLOUT, deadline)
             try:
                 written = os.write(self._to_child, view)
-            except BlockingIOError:
+            except BlockingIOError:   # the pipe is full: wait until the process reads
+                self._wait(select.POLLOUT, deadline)
                 continue
-            except (BrokenPipeError, OSError):
+            except OSError:
                 raise _Gone() from None
             view = view[written:]
 

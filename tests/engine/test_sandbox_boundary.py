@@ -23,6 +23,7 @@ from engine.sandbox import (
     SandboxRuntimeError,
     SandboxTimeout,
     SandboxTooLarge,
+    boundary,
     evaluate,
     execute,
     pool,
@@ -158,6 +159,24 @@ def test_subclasses_of_plain_types_cross_as_the_plain_type():
 
     data = {"when": Moment(2026, 3, 2, 9, 0, tzinfo=datetime.timezone.utc), "grade": Grade.URGENT}
     assert evaluate("(when.year, when.hour, grade.upper())", data) == (2026, 9, "URGENT")
+
+
+def test_large_case_data_crosses_in_both_directions():
+    data = {"big": "x" * 900_000, "other": list(range(50_000))}
+    assert evaluate("len(big) + len(other)", data) == 950_000
+    execute("copy = big.upper()\nother = other[:10]", data)
+    assert data["copy"] == "X" * 900_000 and data["other"] == list(range(10))
+
+
+def test_only_the_fields_the_code_names_are_sent_after_its_first_run():
+    data = {"grade": "urgent", "secret": "not for this expression"}
+    assert evaluate("grade == 'urgent'", data) is True
+    assert boundary._names_read[("eval", "grade == 'urgent'")] == ("grade",)
+    assert evaluate("grade == 'urgent'", data) is True
+    first, second = {"n": 1, "kept": "as it was"}, {"n": 5, "kept": "untouched", "other": [1]}
+    execute("m = n + 1\ndel n", first)
+    execute("m = n + 1\ndel n", second)
+    assert first == {"m": 2, "kept": "as it was"} and second == {"m": 6, "kept": "untouched", "other": [1]}
 
 
 def test_values_the_engine_put_in_the_case_data_stay_as_they_are():
