@@ -6,7 +6,8 @@ with full builtins; `SandboxEnvironment` replaces that.
 
 The boundary is the operating system's (pool.py, child.py, confine.py)
 - `check`, `evaluate`, `execute` and `SandboxEnvironment` send the code and the case data
-  (plain data, wire.py) to one of a few warm sandbox processes — fresh interpreters started
+  (plain data, wire.py; after a code's first run only the fields it names) to one of a few
+  warm sandbox processes — fresh interpreters started
   by the server, confined before they read any code: rlimits (address space
   `PLANFLOW_SANDBOX_MEMORY_MB`, CPU seconds, no new files or processes, no core files),
   no_new_privs, a seccomp allowlist of system calls (no open, socket, fork, exec, kill,
