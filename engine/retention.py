@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from engine import audit
+from engine.audit.events import lock_head
 from engine.cases import lock_case
 from engine.errors import PlanFlowError
 from engine.models import (Attachment, AuditChainHead, AuditEvent, Case, CaseStatus, MessageSubscription, Task,
@@ -61,7 +62,11 @@ class Purge:
 
 
 def purge(session: Session, now: datetime, days: int, actor: str) -> Purge:
-    """Delete the closed cases kept longer than `days`, each with its rows and audit events, audited."""
+    """Delete the closed cases kept longer than `days`, each with its rows and audit events, audited.
+
+    The global chain's head is locked before any case row, the order calendar loading uses too.
+    """
+    lock_head(session, audit.GLOBAL_CHAIN)
     deleted, refused, files = [], [], []
     for due in due_for_deletion(session, now, days):
         case = lock_case(session, session.execute(select(Case.id).where(Case.number == due.number)).scalar_one())
