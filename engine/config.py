@@ -17,6 +17,8 @@ class Settings:
     case_number_prefix: str
     office_hours: str
     timezone: str
+    # A task is "due soon" in the last this share of the time it was given (0.2: the last 20 %).
+    due_soon_share: float = 0.2
 
     @classmethod
     def from_env(cls, environ: dict | None = None) -> "Settings":
@@ -31,4 +33,15 @@ class Settings:
             case_number_prefix=env.get("PLANFLOW_CASE_PREFIX", "TS"),
             office_hours=env.get("PLANFLOW_OFFICE_HOURS", "09:00-18:00"),
             timezone=env.get("PLANFLOW_TIMEZONE", "Asia/Shanghai"),
+            due_soon_share=_share(env.get("PLANFLOW_DUE_SOON_SHARE", "0.2")),
         )
+
+
+def _share(text: str) -> float:
+    try:
+        share = float(text)
+    except ValueError:
+        share = -1.0
+    if not 0 <= share <= 1:
+        raise ValueError(f"PLANFLOW_DUE_SOON_SHARE={text!r} must be a number from 0 to 1 (e.g. 0.2 for the last 20 %)")
+    return share

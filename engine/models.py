@@ -161,6 +161,7 @@ class Task(Base):
         Index("ix_tasks_queue", "role", "status", "assignee", "due_sort", "id"),
         Index("ix_tasks_assignee", "assignee", "status", "due_sort", "id"),
         Index("ix_tasks_completed_by", "completed_by", "status", "completed_at"),
+        Index("ix_tasks_escalated", "status", "escalated_from"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

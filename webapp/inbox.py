@@ -21,23 +21,28 @@ def _filters() -> inbox.InboxFilter:
     page = int_arg("page", 1, maximum=MAX_PAGE)
     return inbox.InboxFilter(plan=request.args.get("plan") or None, grade=request.args.get("grade") or None,
                              overdue=request.args.get("overdue") == "1", page=page,
+                             search=request.args.get("q", "").strip()[:200] or None,
                              per_page=current_app.config["INBOX_PAGE_SIZE"])
 
 
 @bp.get("/")
 @login_required
 def index():
-    which = request.args.get("list", "mine")
-    if which not in inbox.LISTS:
+    which = request.args.get("list")
+    if which is not None and which not in inbox.LISTS:
         abort(404)
     now, filters = utcnow(), _filters()
     with reading() as session:
         user = users.get_user(session, current_user.username)
         calendar = calendar_store.current(session)
+        counts = {key: inbox.list_count(session, user, key, now, filters) for key in ("mine", "queue")}
+        if which is None:  # land where the work is: the queue when nothing is claimed yet
+            which = "queue" if counts["mine"] == 0 and counts["queue"] > 0 else "mine"
         page = inbox.task_list(session, user, which, now, filters)
         rows = [task_row(t, user, now, calendar) for t in page.tasks]
-        plans = sorted({r["plan"] for r in rows} | ({filters.plan} if filters.plan else set()))
-    return render_template("inbox/index.html", which=which, rows=rows, page=page, filters=filters, plans=plans)
+        plans = inbox.plan_choices(session)
+    return render_template("inbox/index.html", which=which, rows=rows, page=page, filters=filters, plans=plans,
+                           counts=counts, count_cap=inbox.COUNT_CAP)
 
 
 def _task_for_viewer(session, task_id: int):

@@ -4,6 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from engine.calendar import WorkingCalendar
+from engine.config import Settings
+from engine.inbox import due_soon
 from engine.models import Task, User
 from engine.privacy import may_see_contact, shown_identity
 from webapp.i18n import due_phrase, role_name, task_name
@@ -21,6 +23,7 @@ def task_row(task: Task, viewer: User, now: datetime, calendar: WorkingCalendar)
         "created_at": task.created_at, "due_at": task.due_at, "due_provisional": task.due_provisional,
         "due_phrase": due_phrase(task.due_at, now, calendar) if task.status.value == "open" else "",
         "overdue": task.status.value == "open" and task.due_at is not None and task.due_at <= now,
+        "due_soon": due_soon(task, now, Settings.from_env().due_soon_share),
         "escalated": task.escalated_from is not None,
         "completed_by": task.completed_by, "completed_at": task.completed_at,
     }
