@@ -37,9 +37,13 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 class AttachmentRefused(PlanFlowError):
-    """Files that cannot be attached; `message` says which and why."""
+    """Files that cannot be attached: an English template and its parameters (translated by the web layer)."""
 
     code = "attachment_refused"
+
+    def __init__(self, template: str, **params):
+        self.template, self.params = template, params
+        super().__init__(template % params if params else template)
 
 
 @dataclass(frozen=True)
@@ -143,8 +147,8 @@ def record(session: Session, storage: FolderStorage, case: Case, uploads: list[U
     """Store the files and add one row and one audited `attachment_added` event per file."""
     held = session.execute(select(func.count(Attachment.id)).where(Attachment.case_id == case.id)).scalar_one()
     if held + len(uploads) > limits.per_case:
-        raise AttachmentRefused(f"case {case.number} may hold at most {limits.per_case} attachments "
-                                f"({held} already)")
+        raise AttachmentRefused(N_("case %(case)s may hold at most %(num)s files (%(held)s already)"),
+                                case=case.number, num=limits.per_case, held=held)
     added = []
     for upload in uploads:
         storage.put(upload.sha256, upload.content)
@@ -221,13 +225,13 @@ def attach_to_case(session: Session, storage: FolderStorage, number: str, userna
         raise PermissionDenied(f"user '{username}' does not work on case {number} and may not add files to it")
     files = [(name, content) for name, content in files if name or content]
     if not files:
-        raise AttachmentRefused("choose at least one file to attach")
+        raise AttachmentRefused(N_("choose at least one file to attach"))
     if len(files) > limits.per_field:
-        raise AttachmentRefused(f"at most {limits.per_field} files at once")
+        raise AttachmentRefused(N_("at most %(num)s files at once"), num=limits.per_field)
     try:
         uploads = [check_file(name, content, limits.max_bytes) for name, content in files]
     except FileRefused as refused:
-        raise AttachmentRefused(str(refused)) from None
+        raise AttachmentRefused(refused.template, **refused.params) from None
     note = (note or "").strip()[:2000] or None
     return record(session, storage, case, uploads, username, now, limits=limits, note=note)
 

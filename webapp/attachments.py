@@ -90,7 +90,8 @@ def attach(number: str):
         added = run(attachments.attach_to_case, storage(), number, current_user.username, files,
                     request.form.get("note"), utcnow(), limits())
     except attachments.AttachmentRefused as refused:
-        flash(_("Nothing was attached: %(reason)s", reason=str(refused)), "error")
+        reason = _(refused.template, **refused.params) if refused.params else _(refused.template)
+        flash(_("Nothing was attached: %(reason)s", reason=reason), "error")
     else:
         flash(_("%(count)s file(s) attached.", count=len(added)), "success")
     return redirect(url_for("cases.case", number=number) + "#attachments", code=303)

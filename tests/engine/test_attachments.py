@@ -209,7 +209,7 @@ def test_a_case_holds_at_most_its_limit_of_files(desk, storage, verify_task):
     limits = Limits(per_case=2)
     desk.do(attachments.attach_to_case, storage, number, "intake1", [("a.jpg", JPEG), ("b.png", PNG)], None,
             desk.now, limits)
-    with pytest.raises(attachments.AttachmentRefused, match="at most 2 attachments"):
+    with pytest.raises(attachments.AttachmentRefused, match="at most 2 files"):
         desk.do(attachments.attach_to_case, storage, number, "intake1", [("c.jpg", JPEG)], None, desk.now, limits)
 
 

@@ -86,8 +86,8 @@ def test_files_are_served_only_to_those_who_may_see_the_case(login, photo_case):
 
 
 @pytest.mark.parametrize("name, content, message", [
-    ("photo.jpg", EXE, "not an allowed kind"),
-    ("empty.jpg", b"", "empty"),
+    ("photo.jpg", EXE, "photo.jpg 不是允许的文件类型"),
+    ("empty.jpg", b"", "empty.jpg 是空文件"),
 ])
 def test_a_refused_file_is_a_field_error_on_the_page_and_changes_nothing(login, web_desk, verify_step, name, content,
                                                                           message):
@@ -104,7 +104,7 @@ def test_an_oversize_file_is_refused_by_the_attachment_limit(login, web_desk, ve
     app.extensions["planflow_attachment_limits"] = Limits(max_bytes=1000)
     _, task = verify_step
     response = post_answer(login("handler"), task.id, [("big.jpg", JPEG)])
-    assert response.status_code == 422 and "larger than the limit of 1000 bytes" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "big.jpg 超过了 1000 bytes 的大小上限" in response.get_data(as_text=True)
     assert rows(web_desk) == []
 
 
@@ -145,7 +145,8 @@ def test_files_attached_outside_a_task_carry_a_note_and_text_is_only_downloaded(
     assert text.headers["Content-Disposition"].startswith("attachment")
     refused = intake.post(f"/cases/{registered}/attachments", content_type="multipart/form-data",
                           data={"files": [(io.BytesIO(EXE), "setup.pdf")]}, follow_redirects=True)
-    assert "Nothing was attached" in refused.get_data(as_text=True) and len(rows(web_desk)) == 1
+    assert "未添加任何附件：按文件内容判断，setup.pdf 不是允许的文件类型" in refused.get_data(as_text=True)
+    assert len(rows(web_desk)) == 1
     assert login("compliance").post(f"/cases/{registered}/attachments", content_type="multipart/form-data",
                                     data={"files": [(io.BytesIO(JPEG), "a.jpg")]}).status_code == 403
 
