@@ -208,3 +208,40 @@ def test_pages_api_and_pack_show_identity_alike(login, api, web_desk, photo_case
 
 def test_the_pack_is_refused_to_those_who_may_not_see_the_case(login, registered):
     assert login("security").get(f"/review/cases/{registered}/evidence.zip").status_code == 403
+
+
+def test_pdfs_are_previewed_in_a_frame_of_our_own_pages_only(login, web_desk, registered):
+    intake = login("intake")
+    intake.post(f"/cases/{registered}/attachments", content_type="multipart/form-data",
+                data={"files": [(io.BytesIO(b"%PDF-1.4\n%\xe2\xe3\n1 0 obj\n"), "通知书.pdf")]})
+    [row] = rows(web_desk)
+    page = intake.get(f"/cases/{registered}").get_data(as_text=True)
+    assert f'<iframe class="attachment-preview pdf" src="/attachments/{row.id}"' in page
+    pdf = intake.get(f"/attachments/{row.id}")
+    assert pdf.mimetype == "application/pdf" and pdf.headers["Content-Disposition"].startswith("inline")
+    assert pdf.headers["X-Frame-Options"] == "SAMEORIGIN" and "frame-ancestors 'self'" in \
+        pdf.headers["Content-Security-Policy"]
+
+
+def test_registration_takes_the_files_of_its_start_form(login, web_desk, monkeypatch):
+    from engine import plans
+    real_get = plans.spec_cache.get
+
+    def with_photo_field(version):
+        plan = real_get(version)
+        form = plan.forms.get(plan.start_form_key or "", {"components": []})
+        if plan.start_form_key and not any(c.get("key") == "photos" for c in form["components"]):
+            form["components"].append({"type": "filepicker", "key": "photos", "label": "现场照片", "multiple": True,
+                                       "validate": {"required": True}})
+        return plan
+    monkeypatch.setattr(plans.spec_cache, "get", with_photo_field)
+    intake = login("intake")
+    missing = intake.post("/register?plan=general_complaint", data={"data": json.dumps(REGISTRATION)})
+    assert missing.status_code == 422 and "请至少添加 1 个文件" in missing.get_data(as_text=True)
+    with transaction(web_desk.session_factory, readonly=True) as session:
+        assert session.execute(select(func.count()).select_from(cases.Case)).scalar_one() == 0
+    response = intake.post("/register?plan=general_complaint", content_type="multipart/form-data",
+                           data={"data": json.dumps(REGISTRATION), "files.photos": [(io.BytesIO(JPEG), "a.jpg")]})
+    assert response.status_code == 302
+    [row] = rows(web_desk)
+    assert row.field_key == "photos" and row.added_by == "intake1"
