@@ -59,8 +59,17 @@ def test_a_photo_from_the_verify_step_reaches_the_department_head_and_the_eviden
     handler.get_by_label("核实/调查结果").fill("现场查看，包装破损属实")
     handler.get_by_label("处理意见").fill("赔偿运费并致歉")
     handler.get_by_label("赔偿/补偿金额（元）").fill("500")
-    handler.set_input_files("#pf-form .fjs-form-field-filepicker input[type=file]",
-                            files=[{"name": "现场照片.png", "mimeType": "image/png", "buffer": photo}])
+    picker = "#pf-form .fjs-form-field-filepicker input[type=file]"
+    # A program renamed .jpg is refused by its content, next to its field, and the step stays open.
+    handler.set_input_files(picker, files=[{"name": "照片.jpg", "mimeType": "image/jpeg",
+                                            "buffer": b"MZ\x90\x00" + b"\x00" * 200}])
+    submit_form(handler)
+    expect(handler.locator(".pf-field-error[data-field=evidence_files]")).to_contain_text("不是允许的文件类型")
+    screenshot(handler, "evidence-refused-file")
+    handler.get_by_label("核实/调查结果").fill("现场查看，包装破损属实")
+    handler.get_by_label("处理意见").fill("赔偿运费并致歉")
+    handler.get_by_label("赔偿/补偿金额（元）").fill("500")
+    handler.set_input_files(picker, files=[{"name": "现场照片.png", "mimeType": "image/png", "buffer": photo}])
     expect(handler.locator("#pf-form .fjs-form-field-filepicker")).to_contain_text("现场照片.png")
     screenshot(handler, "evidence-verify-step-with-photo")
     submit_form(handler)
