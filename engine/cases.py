@@ -16,8 +16,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine import audit, runtime
 from engine.db import transaction
-from engine.errors import (CaseChanged, CaseEngineError, Conflict, NotFound, PermissionDenied, TaskAlreadyCompleted,
-                           TaskClaimedByOther)
+from engine.errors import (CaseChanged, CaseEngineError, Conflict, NotFound, PermissionDenied, PlanFlowError,
+                           TaskAlreadyCompleted, TaskClaimedByOther)
 from engine.forms import validate_submission
 from engine.models import AuditEvent, Case, CaseNumberCounter, CaseStatus, Task, TaskStatus, User
 from engine.plans import current_version, spec_cache
@@ -165,6 +165,33 @@ def release_task(session: Session, task_id: int, username: str, now: datetime) -
     task.assignee = None
     audit.record(session, audit.EventKind.TASK_RELEASED, username, now, case=task.case, element_id=task.element_id,
                  payload={"task_id": task.id})
+    return task
+
+
+SUPERVISOR_ROLES = frozenset({"office_director", "general_manager", "leadership"})
+TASK_REASSIGNED = "task_reassigned"
+
+
+def reassign_task(session: Session, task_id: int, to_username: str, reason: str, username: str,
+                  now: datetime) -> Task:
+    """A supervisor gives an open task to another holder of its role, saying why (audited)."""
+    if not get_user(session, username).role_keys & SUPERVISOR_ROLES:
+        raise PermissionDenied(f"only {', '.join(sorted(SUPERVISOR_ROLES))} may reassign tasks")
+    reason = (reason or "").strip()
+    if not reason:
+        raise PlanFlowError("a reassignment needs a reason")
+    task = get_task(session, task_id)
+    lock_case(session, task.case_id)
+    session.refresh(task)
+    _require_open(task)
+    target = get_user(session, to_username)
+    if not target.active or not target.has_role(task.role):
+        raise PermissionDenied(f"'{to_username}' does not hold role '{task.role}' of task {task_id} ({task.name})")
+    if task.assignee == to_username:
+        return task
+    previous, task.assignee = task.assignee, to_username
+    audit.record(session, TASK_REASSIGNED, username, now, case=task.case, element_id=task.element_id,
+                 payload={"task_id": task.id, "from": previous, "to": to_username, "reason": reason[:2000]})
     return task
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import audit
+from engine.cases import TASK_REASSIGNED
 from engine.comments import COMMENT_ADDED
 from engine.local_time import local_time
 from engine.models import AuditEvent, Case, Task, User
@@ -106,6 +107,9 @@ def case_workspace(session: Session, case: Case, viewer: User, english: bool) ->
                 event.kind, event.occurred_at, event.actor, _task_name(missed, english) if missed else
                 payload.get("missed_task", ""), payload.get("missed_role", ""),
                 text=", ".join(_task_name(t, english) for t in to if t)))
+        elif event.kind == TASK_REASSIGNED:
+            space.history.append(Happening(event.kind, event.occurred_at, event.actor, name, role,
+                                           subject=str(payload.get("to", "")), text=str(payload.get("reason", ""))))
         elif event.kind in _WORDED:
             space.history.append(Happening(event.kind, event.occurred_at, event.actor, name, role,
                                            text=str(payload.get("incident") or payload.get("message") or "")))
@@ -115,8 +119,7 @@ def case_workspace(session: Session, case: Case, viewer: User, english: bool) ->
 # Events the page words; the rest (timer bookkeeping, deadline flags) stay in the compliance timeline.
 _WORDED = frozenset({audit.EventKind.TASK_READY, audit.EventKind.TASK_CLAIMED, audit.EventKind.TASK_RELEASED,
                      audit.EventKind.TASK_CANCELLED, audit.EventKind.CASE_COMPLETED, audit.EventKind.INCIDENT,
-                     audit.EventKind.MESSAGE_RECEIVED, audit.EventKind.CASE_MIGRATED, audit.EventKind.CASE_RETRIED,
-                     "task_reassigned"})
+                     audit.EventKind.MESSAGE_RECEIVED, audit.EventKind.CASE_MIGRATED, audit.EventKind.CASE_RETRIED})
 
 
 def _first_task(tasks: dict[int, Task], element_id: str | None) -> Task | None:

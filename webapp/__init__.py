@@ -46,7 +46,7 @@ def create_app(test_config: dict | None = None, session_factory=None) -> Flask:
         session_factory = make_session_factory(make_engine(Settings.from_env().database_url))
     app.extensions["planflow_sessions"] = session_factory
 
-    from webapp import api, attachments, auth, cases, errors, i18n, inbox, limits, plans, review, security, workspace
+    from webapp import api, attachments, auth, cases, errors, i18n, inbox, limits, plans, review, security, team, workspace
 
     attachments.init_app(app)  # first: its upload body limit must apply before anything reads the body
     limits.init_app(app)
@@ -62,6 +62,7 @@ def create_app(test_config: dict | None = None, session_factory=None) -> Flask:
     app.register_blueprint(plans.bp)
     app.register_blueprint(review.bp)
     app.register_blueprint(workspace.bp)
+    app.register_blueprint(team.bp)
     app.register_blueprint(attachments.bp)
     csrf.exempt(api.bp)  # the API authenticates every request with a bearer token, not a cookie
     return app

@@ -49,7 +49,7 @@ def sentence(happening: Happening) -> str:
                                                  actor=h.actor),
         audit.EventKind.CASE_RETRIED: lambda: _("%(actor)s ran the case again", actor=h.actor),
         comments.COMMENT_ADDED: lambda: _("%(actor)s commented", actor=h.actor),
-        "task_reassigned": lambda: _("%(actor)s reassigned %(task)s to %(to)s: %(reason)s", actor=h.actor,
+        cases.TASK_REASSIGNED: lambda: _("%(actor)s reassigned %(task)s to %(to)s: %(reason)s", actor=h.actor,
                                      task=h.task, to=h.subject, reason=h.text),
     }
     return words.get(h.kind, lambda: h.kind)()
