@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 from flask import request
 from flask.json.provider import DefaultJSONProvider
@@ -40,10 +41,7 @@ def int_arg(name: str, default: int | None, minimum: int = 1, maximum: int = MAX
     text = request.args.get(name)
     if text is None or text == "":
         return default
-    try:
-        value = int(text) if len(text) <= 20 else None
-    except ValueError:
-        value = None
+    value = int(text) if re.fullmatch(r"-?[0-9]{1,20}", text) else None  # no '+', '_', spaces or other digits
     if value is None or not minimum <= value <= maximum:
         raise BadInput(f"'{name}' must be a whole number from {minimum} to {maximum}")
     return value

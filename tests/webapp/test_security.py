@@ -153,7 +153,8 @@ def test_huge_integers_in_paths_and_queries_are_404_or_400_not_500(api, login, r
 
 def test_page_sizes_outside_the_documented_range_are_refused(api):
     client, headers = api("intake")
-    for query in ["per_page=0", "per_page=201", "page=0", "page=-1", "per_page=x"]:
+    for query in ["per_page=0", "per_page=201", "page=0", "page=-1", "per_page=x", "page=1_0", "page=%2B1",
+                  "page=%D9%A3", "page=%201"]:
         response = client.get(f"/api/v1/tasks?{query}", headers=headers)
         assert response.status_code == 400 and error_code(response) == "bad_request", query
 
