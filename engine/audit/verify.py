@@ -59,7 +59,7 @@ class _Walk:
         event_id = head[2] if len(head) > 2 else None
         self.expected[chain][position].append((digest, event_id, label))
 
-    def walk(self, events, counted) -> dict[int | None, tuple[int, str]]:
+    def walk(self, events) -> dict[int | None, tuple[int, str]]:
         """Check each chain in order; the stored (length, last hash) of every chain walked."""
         ends: dict[int | None, tuple[int, str]] = {}
         broken: set = set()
@@ -84,8 +84,7 @@ class _Walk:
             if event.kind == EventKind.CASE_PURGED and chain is None:
                 self.purged[int(event.payload["case_id"])] = event.payload["chain"]
             ends[chain] = (event.chain_seq, event.hash)
-            if counted(event):
-                self.checked += 1
+            self.checked += 1
         return ends
 
     def _check(self, event: AuditEvent, length: int, prev: str) -> str | None:
@@ -141,6 +140,8 @@ def verify_chain(session: Session, case_id: int | None = None, *, checkpoints_di
     """
     walk = _Walk(keys.Verifier())
     mine, ignored = checkpoints_of(session, checkpoints_dir)
+    if case_id is not None:
+        mine = [c for c in mine if str(case_id) in (c.get("cases") or {})]
     for checkpoint in mine:
         label = f"the checkpoint of {checkpoint.get('at')}"
         if not walk.verifier.valid(checkpoint.get("key_id"), checkpoint_body(checkpoint), checkpoint.get("signature")):
@@ -153,21 +154,17 @@ def verify_chain(session: Session, case_id: int | None = None, *, checkpoints_di
                 walk.expect(int(chain), head, label)
     ends: dict = {}
     if case_id is None:
-        trail = session.get(AuditChainHead, GLOBAL_CHAIN)
-        globals_ = session.execute(select(AuditEvent).where(AuditEvent.case_id.is_(None))
-                                   .order_by(AuditEvent.chain_seq)).scalars()
-        ends.update(walk.walk(globals_, lambda e: True))
-        for seq, problem in _foreign_anchors(session, trail.trail if trail else None):
-            walk.problems.append((seq, problem))
-        cased = (select(AuditEvent).where(AuditEvent.case_id.is_not(None))
-                 .order_by(AuditEvent.case_id, AuditEvent.chain_seq))
-        ends.update(walk.walk(session.execute(cased).scalars(), lambda e: True))
+        global_head = session.get(AuditChainHead, GLOBAL_CHAIN)
+        ends.update(walk.walk(_stream(session, select(AuditEvent).where(AuditEvent.case_id.is_(None))
+                                      .order_by(AuditEvent.chain_seq))))
+        walk.problems.extend(_foreign_anchors(session, global_head.trail if global_head else None))
+        ends.update(walk.walk(_stream(session, select(AuditEvent).where(AuditEvent.case_id.is_not(None))
+                                      .order_by(AuditEvent.case_id, AuditEvent.chain_seq))))
         heads = session.execute(select(AuditChainHead)).scalars().all()
         chains = set(ends) | set(walk.expected) | {None if h.id == GLOBAL_CHAIN else h.id for h in heads}
     else:
-        events = session.execute(select(AuditEvent).where(AuditEvent.case_id == case_id)
-                                 .order_by(AuditEvent.chain_seq)).scalars()
-        ends.update(walk.walk(events, lambda e: True))
+        ends.update(walk.walk(_stream(session, select(AuditEvent).where(AuditEvent.case_id == case_id)
+                                      .order_by(AuditEvent.chain_seq))))
         heads = [h for h in [session.get(AuditChainHead, case_id)] if h is not None]
         chains = {case_id}
     walk.missing_tails(ends, chains)
@@ -176,6 +173,11 @@ def verify_chain(session: Session, case_id: int | None = None, *, checkpoints_di
         broken_at, reason = min(walk.problems, key=lambda p: (p[0] is None, p[0] or 0))
         return ChainReport(False, walk.checked, broken_at, reason, len(mine), ignored)
     return ChainReport(True, walk.checked, checkpoints_checked=len(mine), checkpoints_ignored=ignored)
+
+
+def _stream(session: Session, query):
+    """Events in batches, so verifying a large trail does not hold it all in memory."""
+    return session.execute(query.execution_options(yield_per=1000)).scalars()
 
 
 def _foreign_anchors(session: Session, trail: str | None):
