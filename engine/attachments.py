@@ -16,6 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 from engine import audit, cases, form_conditions
 from engine.config import PROJECT_ROOT
 from engine.db import transaction
-from engine.errors import CaseEngineError, FormInvalid, NotFound, PermissionDenied, PlanFlowError
+from engine.errors import CaseEngineError, Conflict, FormInvalid, NotFound, PermissionDenied, PlanFlowError
 from engine.file_types import FileRefused, Upload, check_file
 from engine.forms import N_, input_components, validate_submission
 from engine.models import Attachment, Case, Task, User
@@ -44,6 +45,12 @@ class AttachmentRefused(PlanFlowError):
     def __init__(self, template: str, **params):
         self.template, self.params = template, params
         super().__init__(template % params if params else template)
+
+
+class StoredFileProblem(Conflict):
+    """A recorded file is missing from storage or no longer matches its hash."""
+
+    code = "stored_file_problem"
 
 
 @dataclass(frozen=True)
@@ -97,11 +104,20 @@ class FolderStorage:
         finally:
             os.unlink(temp)
 
-    def read(self, sha256: str) -> bytes:
+    def open(self, sha256: str) -> BinaryIO:
+        """The stored file for reading; StoredFileProblem if it is missing."""
         try:
-            return self.path(sha256).read_bytes()
+            return self.path(sha256).open("rb")
         except FileNotFoundError:
-            raise NotFound(f"stored file {sha256} is missing from the attachment store") from None
+            raise StoredFileProblem(f"stored file {sha256} is missing from the attachment store") from None
+
+    def read(self, sha256: str) -> bytes:
+        """The stored bytes, checked against their digest: a file altered on disk is refused, not served."""
+        with self.open(sha256) as stored:
+            content = stored.read()
+        if hashlib.sha256(content).hexdigest() != sha256:
+            raise StoredFileProblem(f"stored file {sha256} no longer matches its SHA-256 (altered in storage)")
+        return content
 
 
 def storage_from_env(environ: dict | None = None) -> FolderStorage:

@@ -10,11 +10,11 @@ pack's SHA-256.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
+import tempfile
 import zipfile
 from datetime import datetime
-from typing import Callable
+from typing import BinaryIO, Callable
 
 from sqlalchemy.orm import Session
 
@@ -72,9 +72,8 @@ def evidence_document(session: Session, case: Case, now: datetime, calendar: Wor
             "public_keys": section["public_keys"], "audit": section}
 
 
-def build_zip(doc: dict, html: str, bpmn_xml: str, files: dict[str, bytes]) -> bytes:
-    """The pack's bytes; `files` maps a name inside the pack to its content."""
-    out = io.BytesIO()
+def build_zip(out: BinaryIO, doc: dict, html: str, bpmn_xml: str, files: dict[str, tuple[str, BinaryIO]]) -> None:
+    """Write the pack into `out`; `files` maps a name inside the pack to (SHA-256, open stored file), streamed."""
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as pack:
         pack.writestr("README.txt", README.format(number=doc["case"]["number"],
                                                   masked=MASKED_NOTE if doc["masked"] else ""))
@@ -83,9 +82,22 @@ def build_zip(doc: dict, html: str, bpmn_xml: str, files: dict[str, bytes]) -> b
         pack.writestr("plan.bpmn", bpmn_xml)
         pack.writestr("checkpoints.json", json.dumps(doc["checkpoints"], ensure_ascii=False, indent=2))
         pack.writestr("verify.py", audit.OFFLINE_VERIFY_SCRIPT.read_text(encoding="utf-8"))
-        for name, content in files.items():
-            pack.writestr(name, content)
-    return out.getvalue()
+        for name, (sha256, source) in files.items():
+            _copy_checked(pack, name, sha256, source)
+
+
+def _copy_checked(pack: zipfile.ZipFile, name: str, sha256: str, source: BinaryIO) -> None:
+    """Stream one stored file into the pack, refusing it if its bytes no longer match its hash."""
+    digest = hashlib.sha256()
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_STORED  # photos, audio and PDFs are compressed already
+    with source, pack.open(info, "w", force_zip64=True) as target:
+        while chunk := source.read(1024 * 1024):
+            digest.update(chunk)
+            target.write(chunk)
+    if digest.hexdigest() != sha256:
+        raise attachments.StoredFileProblem(f"stored file {sha256} no longer matches its SHA-256 "
+                                            f"(altered in storage); the pack was not made")
 
 
 def _viewer(session: Session, number: str, username: str):
@@ -103,20 +115,59 @@ def document_for(session: Session, number: str, username: str, now: datetime, ca
     return case, evidence_document(session, case, now, calendar, may_see_contact(user) and not masked)
 
 
-def record_download(session: Session, case: Case, username: str, now: datetime, what: str, content: bytes,
+def record_download(session: Session, case: Case, username: str, now: datetime, what: str, sha256: str, size: int,
                     masked: bool) -> None:
     """Audit one download of evidence (the pack, or its JSON or HTML alone) with the SHA-256 of what was sent."""
     audit.record(session, EVIDENCE_DOWNLOADED, username, now, case=case,
-                 payload={"what": what, "masked": masked, "sha256": hashlib.sha256(content).hexdigest(),
-                          "size": len(content)})
+                 payload={"what": what, "masked": masked, "sha256": sha256, "size": size})
+
+
+class _Lazy:
+    """A stored file opened on first read, so a pack never holds hundreds of files open."""
+
+    def __init__(self, storage, sha256: str):
+        self.storage, self.sha256, self.file = storage, sha256, None
+
+    def read(self, size: int = -1) -> bytes:
+        if self.file is None:
+            self.file = self.storage.open(self.sha256)
+        return self.file.read(size)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.file is not None:
+            self.file.close()
+
+
+def _digest(out: BinaryIO) -> tuple[str, int]:
+    out.seek(0)
+    digest, size = hashlib.sha256(), 0
+    while chunk := out.read(1024 * 1024):
+        digest.update(chunk)
+        size += len(chunk)
+    out.seek(0)
+    return digest.hexdigest(), size
 
 
 def download_pack(session: Session, storage, number: str, username: str, now: datetime, calendar: WorkingCalendar,
-                  render_html: Callable[[dict], str], masked: bool = False) -> tuple[str, bytes]:
-    """The zip for this user, audited; returns its file name and bytes."""
+                  render_html: Callable[[dict], str], masked: bool = False) -> tuple[str, BinaryIO]:
+    """The zip for this user, audited; returns its file name and a temporary file holding it (read from the start).
+
+    The pack goes through a temporary file, not memory: a case may hold hundreds of large files.
+    """
     case, doc = document_for(session, number, username, now, calendar, masked)
-    files = {attachment_file(row): storage.read(row.sha256) for row in attachments.case_attachments(session, case.id)}
-    content = build_zip(doc, render_html(doc), case.plan_version.bpmn_xml, files)
-    record_download(session, case, username, now, "zip", content, doc["masked"])
+    rows = {attachment_file(row): row.sha256 for row in attachments.case_attachments(session, case.id)}
+    out = tempfile.TemporaryFile()
+    try:
+        # Opened lazily, one at a time; a missing or altered file stops the pack instead of leaving it out.
+        build_zip(out, doc, render_html(doc), case.plan_version.bpmn_xml,
+                  {name: (sha256, _Lazy(storage, sha256)) for name, sha256 in rows.items()})
+        sha256, size = _digest(out)
+        record_download(session, case, username, now, "zip", sha256, size, doc["masked"])
+    except BaseException:
+        out.close()
+        raise
     suffix = "-masked" if doc["masked"] else ""
-    return f"{case.number}-evidence{suffix}.zip", content
+    return f"{case.number}-evidence{suffix}.zip", out

@@ -6,11 +6,12 @@ the engine refuses it any claim, completion or deploy.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 from datetime import date, datetime
 
-from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
 from engine import audit, calendar_store, cases, evidence, plans, review, users
@@ -133,8 +134,9 @@ def _evidence(number: str, what: str, render) -> str:
         found, doc = evidence.document_for(session, number, current_user.username, utcnow(),
                                            calendar_store.current(session))
         body = render(doc)
-        evidence.record_download(session, found, current_user.username, utcnow(), what, body.encode("utf-8"),
-                                 doc["masked"])
+        sent = body.encode("utf-8")
+        evidence.record_download(session, found, current_user.username, utcnow(), what,
+                                 hashlib.sha256(sent).hexdigest(), len(sent), doc["masked"])
         return body
     return run(use_case)
 
@@ -162,9 +164,10 @@ def evidence_zip(number: str):
                                       calendar_store.current(session),
                                       lambda doc: render_template("review/evidence.html", pack=doc),
                                       masked=request.args.get("masked") == "1")
-    name, content = run(use_case)
-    return Response(content, mimetype="application/zip",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+    name, pack = run(use_case)
+    response = send_file(pack, mimetype="application/zip", as_attachment=True, download_name=name, max_age=0)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _version(session, plan_key: str, number: int) -> PlanVersion:

@@ -245,3 +245,16 @@ def test_registration_takes_the_files_of_its_start_form(login, web_desk, monkeyp
     assert response.status_code == 302
     [row] = rows(web_desk)
     assert row.field_key == "photos" and row.added_by == "intake1"
+
+
+def test_a_file_altered_in_storage_is_neither_served_nor_packed(login, app, photo_case):
+    number, row = photo_case
+    stored = app.extensions["planflow_attachments"].path(row.sha256)
+    stored.chmod(0o644)
+    stored.write_bytes(JPEG[:-1] + b"\x00")
+    response = login("dept_head").get(f"/attachments/{row.id}")
+    assert response.status_code == 409 and "altered" in response.get_data(as_text=True)
+    packed = login("compliance").get(f"/review/cases/{number}/evidence.zip")
+    assert packed.status_code == 409 and "the pack was not made" in packed.get_data(as_text=True)
+    stored.unlink()
+    assert login("dept_head").get(f"/attachments/{row.id}").status_code == 409
