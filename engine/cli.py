@@ -72,6 +72,14 @@ def _load_json(text: str, what: str) -> dict:
     return value
 
 
+def _fail(message: str, code: int) -> None:
+    """One line on stderr and exit `code`; with --debug, the traceback of the error being handled first."""
+    if click.get_current_context().find_root().params.get("debug"):
+        traceback.print_exc()
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
 def domain_errors(command):
     """Print a domain error as one line on stderr and exit non-zero."""
     @wraps(command)
@@ -79,14 +87,11 @@ def domain_errors(command):
         try:
             return command(*args, **kwargs)
         except DeployRejected as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(3)
+            _fail(str(exc), 3)
         except FormInvalid as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(4)
+            _fail(str(exc), 4)
         except PlanFlowError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
+            _fail(str(exc), 2)
     return wrapper
 
 
@@ -121,13 +126,9 @@ class PlanFlowGroup(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
         except Exception as exc:  # noqa: BLE001 — the last word on any failure: one line, not a traceback
-            if ctx.params.get("debug"):
-                traceback.print_exc()
-            expected = _expected_failure(exc)
-            message, code = expected or (f"unexpected {exc.__class__.__name__}: {exc} (run with --debug for "
-                                         "the traceback)", 1)
-            click.echo(f"error: {' '.join(message.split())}", err=True)
-            sys.exit(code)
+            message, code = _expected_failure(exc) or (f"unexpected {exc.__class__.__name__}: {exc} (run with "
+                                                       "--debug for the traceback)", 1)
+            _fail(" ".join(message.split()), code)
 
 
 pass_ctx = click.make_pass_decorator(Context, ensure=True)

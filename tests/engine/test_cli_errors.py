@@ -42,6 +42,9 @@ def test_an_unreachable_database_is_one_line(planflow, args):
 def test_debug_shows_the_traceback(planflow):
     code, _, err = planflow("--debug", "tasks", "--as", "x", database=UNREACHABLE)
     assert code == 5 and "Traceback" in err and "OperationalError" in err
+    planflow("init")
+    code, _, err = planflow("--debug", "token", "create", "nobody")
+    assert code == 2 and "Traceback" in err and err.endswith("error: unknown user 'nobody'\n")
 
 
 def test_a_file_that_is_not_utf8_is_one_line(planflow, tmp_path):
