@@ -81,19 +81,25 @@ def find_cases(session: Session, filters: CaseFilter, now: datetime, calendar: W
     return list(session.execute(query.limit(limit)).scalars())
 
 
-def cases_csv(rows: list[Case], see_contact: bool) -> str:
-    """The filtered list as CSV (UTF-8 with BOM, so spreadsheet programs read the Chinese)."""
+def cases_csv(rows: list[Case], see_contact: bool, labels=None) -> str:
+    """The filtered list as CSV (UTF-8 with BOM, so spreadsheet programs read the Chinese).
+
+    Machine columns (keys, ISO times) come first and never change; `labels(case)` may add
+    columns for people as a dict of header -> text (plan name, status, grade and category in words).
+    """
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
+    extra = list(labels(rows[0]).keys()) if labels and rows else []
     writer.writerow(["number", "plan", "version", "status", "grade", "category", "complainant", "contact",
-                     "started_at", "completed_at", "incident", "started_local", "completed_local"])
+                     "started_at", "completed_at", "incident", "started_local", "completed_local", *extra])
     for case in rows:
         complainant, contact = shown_identity(case, see_contact)
+        words = list(labels(case).values()) if extra else []
         writer.writerow([case.number, case.plan_version.plan_key, case.plan_version.version, case.status.value,
                          case.grade or "", case.category or "", complainant or "", contact or "",
                          case.started_at.isoformat(), case.completed_at.isoformat() if case.completed_at else "",
-                         case.incident or "", local_time(case.started_at), local_time(case.completed_at)])
+                         case.incident or "", local_time(case.started_at), local_time(case.completed_at), *words])
     return out.getvalue()
 
 

@@ -135,3 +135,5 @@ def init_app(app) -> None:
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["due_time"] = due_time
     app.jinja_env.filters["role_label"] = role_name
+    from webapp import readable  # it reads the database; i18n itself does not
+    readable.init_app(app)

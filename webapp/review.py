@@ -20,6 +20,7 @@ from engine.errors import NotFound
 from engine.local_time import to_local
 from engine.models import PlanVersion
 from engine.privacy import may_see_contact, redacted, shown
+from webapp import readable
 from webapp.auth import role_required
 from webapp.attachments import case_files, storage as attachment_storage
 from webapp.db import reading, run
@@ -82,7 +83,7 @@ def case_csv():
     visible = _see_contact()
     with reading() as session:
         found = review.find_cases(session, _filters(), utcnow(), calendar_store.current(session), limit=100_000)
-        body = review.cases_csv(found, visible)
+        body = review.cases_csv(found, visible, readable.case_columns)
     return Response(body, mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="planflow-cases.csv"'})
 
@@ -235,10 +236,10 @@ def monthly_csv():
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
-    writer.writerow(["month", "measure", "key", "value"])
+    writer.writerow(["month", "measure", "key", "value", "label"])
     for measure in ("by_plan", "by_category", "by_grade", "by_outcome"):
         for key, value in sorted(getattr(report, measure).items()):
-            writer.writerow([label, measure, key, value])
+            writer.writerow([label, measure, key, value, readable.report_label(measure, key)])
     for measure in ("registered", "closed", "deadlines_due", "deadlines_met", "deadlines_met_share", "escalations",
                     "median_handling_working_days"):
         writer.writerow([label, measure, "", getattr(report, measure)])
