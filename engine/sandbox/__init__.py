@@ -4,7 +4,7 @@ Gateway conditions, timer values, DMN cells and script tasks are written in the 
 process owners, so every one of them is untrusted. SpiffWorkflow would `eval`/`exec` them
 with full builtins; `SandboxEnvironment` replaces that.
 
-The boundary is the operating system's (pool.py, child.py, confine.py)
+The boundary is the operating system's (pool.py, process.py, child.py, confine.py)
 - `check`, `evaluate`, `execute` and `SandboxEnvironment` send the code and the case data
   (plain data, wire.py; after a code's first run only the fields it names) to one of a few
   warm sandbox processes — fresh interpreters started

@@ -13,7 +13,7 @@ import socket
 import unicodedata  # noqa: F401  (the parser imports it for "\N{...}" once files can no longer be opened)
 import warnings
 
-from engine.sandbox import confine, interpreter, wire
+from engine.sandbox import confine, interpreter, limits, wire
 from engine.sandbox.errors import SandboxError, SandboxRuntimeError, SandboxTooLarge
 from engine.sandbox.limits import _resident_memory, use_memory_file
 
@@ -23,6 +23,7 @@ MAX_ANSWER = 32 * 2**20   # bytes of one answer; the server refuses more
 
 def main() -> None:
     warnings.simplefilter("ignore")              # a SyntaxWarning would look for the source file
+    limits.CPU_SHARE = 0.95                      # stop Python code here, with its line, before the server's kill
     settings = json.loads(os.environ.get("PLANFLOW_SANDBOX_CHILD", "{}"))
     try:
         memory_file = os.open("/proc/self/statm", os.O_RDONLY)   # read through the run; open() is refused later
