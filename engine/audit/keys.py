@@ -8,6 +8,7 @@ rotation stay verifiable.
 """
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from engine.audit.offline_verify import key_id_of
 from engine.config import PROJECT_ROOT
 
+log = logging.getLogger(__name__)
 KEY_ENV = "PLANFLOW_AUDIT_KEY"
 KEY_FILE_ENV = "PLANFLOW_AUDIT_KEY_FILE"
 DIR_ENV = "PLANFLOW_AUDIT_DIR"
@@ -68,7 +70,11 @@ def signer() -> Signer:
         private = _load_private(source[0], str(key_file()))
         raw = _raw(private.public_key())
         found = Signer(key_id_of(raw), private, raw)
-        keep_public_key(found)
+        try:
+            keep_public_key(found)
+        except OSError as exc:
+            # Appends must not stop over the audit folder; anchoring retries and reports it.
+            log.error("audit public key %s not kept: %s", found.key_id, exc)
         _signers[source] = found
     return found
 

@@ -153,3 +153,15 @@ def test_a_case_whose_chain_is_broken_is_kept_as_evidence(desk, audit_dir):
     code, out = cli(desk, "retention", "purge", "--days", "365", "--as", "compliance1")
     assert code == 1 and f"kept {number}: audit chain broken" in out
     assert run(desk.session_factory, lambda s: s.execute(select(Case.number)).scalars().all()) == [number]
+
+
+def test_a_checkpoint_folder_that_cannot_be_written_does_not_stop_the_worker(desk, tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the audit folder should be", encoding="utf-8")
+    monkeypatch.setenv("PLANFLOW_AUDIT_DIR", str(blocker / "audit"))
+    desk.start("general_complaint", REGISTRATION)
+    assert audit.anchor_if_due(desk.session_factory, desk.now, clock=lambda: 0.0) is None
+    assert audit.anchor_if_due(desk.session_factory, desk.now, clock=lambda: 3600.0) is None
+    anchored = run(desk.session_factory, lambda s: s.execute(
+        select(AuditEvent).where(AuditEvent.kind == "audit_anchored")).scalar_one())
+    assert anchored.payload["cases"]  # the heads are kept in the global chain meanwhile
