@@ -24,6 +24,7 @@ MAX_ANSWER = 32 * 2**20   # bytes of one answer; the server refuses more
 def main() -> None:
     warnings.simplefilter("ignore")              # a SyntaxWarning would look for the source file
     limits.CPU_SHARE = 0.95                      # stop Python code here, with its line, before the server's kill
+    limits.USE_WALL_CLOCK = True
     settings = json.loads(os.environ.get("PLANFLOW_SANDBOX_CHILD", "{}"))
     try:
         memory_file = os.open("/proc/self/statm", os.O_RDONLY)   # read through the run; open() is refused later

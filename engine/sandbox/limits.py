@@ -20,6 +20,9 @@ MAX_MEMORY_GROWTH = 256 * 2**20
 # Share of the time limit after which the trace function stops Python code: a sandbox process
 # stops itself a little early (with the line it was on), the server's wall clock kills it a little late.
 CPU_SHARE = 1.0
+# A sandbox process runs one evaluation at a time, so it counts wall time, as the server does;
+# a thread of a server counts its own CPU time, so that waiting for the GIL is not charged.
+USE_WALL_CLOCK = False
 
 _SANDBOX_FILENAME = "<sandbox>"
 _OWN_FOLDER = os.path.dirname((lambda: None).__code__.co_filename) + os.sep
@@ -48,7 +51,7 @@ def _tracer(time_limit, memory_limit):
         now = perf_counter()
         if now < next_check:
             return
-        cpu = thread_time()
+        cpu = now if USE_WALL_CLOCK else thread_time()
         if cpu_started is None:   # counts the wall time so far as CPU time: errs on the safe side
             cpu_started = cpu - (now - started)
         used = cpu - cpu_started
