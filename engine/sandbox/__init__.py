@@ -54,10 +54,11 @@ An attribute is checked again when it runs, against the actual type: nothing at 
 read from functions, types, generators and other objects not listed.
 
 Limits, and why
-- CPU time (`DEFAULT_TIME_LIMIT`, 1 s, per call or per environment): in a sandbox process
-  the code stops itself at 95 % of the limit, the server kills it at 105 %. A trace function
-  installed with `sys.settrace` for the calling thread only (so it works in web and worker
-  threads alike) counts executed lines and stops the run with `SandboxTimeout`. The stop is
+- Time (`DEFAULT_TIME_LIMIT`, 1 s, per call or per environment): a sandbox process stops
+  Python code itself at 95 % of the limit (wall time; with the line it was on), the server
+  kills it at 103 % (a C call that cannot be interrupted). A trace function installed with
+  `sys.settrace` for the calling thread only counts executed lines and stops the run with
+  `SandboxTimeout` (run in a thread of a server, `interpreter` counts that thread's CPU time). The stop is
   a `BaseException` that `except Exception` cannot catch; a trace function that raises is
   switched off by CPython, so every `except`/`finally` body starts with a check that the
   trace is still on and that no stop is pending, and `except:` is refused. A stop swallowed

@@ -98,7 +98,7 @@ def test_return_values_are_plain_data_and_come_back_as_such():
 
 @pytest.mark.parametrize("mode, source", [
     ("exec", "while True:\n    pass"),     # Python code: stopped by the process itself, at 95 % of the limit
-    ("eval", LONG_POW),                    # one C call: stopped by the server's SIGKILL, at 105 %
+    ("eval", LONG_POW),                    # one C call: stopped by the server's SIGKILL, at 103 %
 ], ids=["python-loop", "c-call"])
 def test_the_time_limit_is_the_wall_time_observed(mode, source):
     limit = 1.0
