@@ -236,7 +236,7 @@ def attach_to_case(session: Session, storage: FolderStorage, number: str, userna
                    files: list[tuple[str | None, bytes]], note: str | None, now: datetime, limits: Limits) -> list[Attachment]:
     """Attach files to a case outside any task, with an optional note (people working the case only)."""
     user = get_user(session, username)
-    case = cases.get_case(session, number)
+    case = cases.lock_case(session, cases.get_case(session, number).id)  # two uploads count the case's files in turn
     if not (user.role_keys & LANE_ROLES and cases.works_on_case(user, case, cases.case_tasks(session, case.id))):
         raise PermissionDenied(f"user '{username}' does not work on case {number} and may not add files to it")
     files = [(name, content) for name, content in files if name or content]
