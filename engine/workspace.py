@@ -163,7 +163,8 @@ def field_label(component: dict, english: bool) -> str:
 def option_label(component: dict, value, english: bool) -> str:
     for option in component.get("values") or []:
         if option.get("value") == value:
-            return (option.get("label_en") or option.get("label") or str(value)) if english else \
+            # A plan without the option's English shows its value ("product_quality" → "product quality").
+            return (option.get("label_en") or str(value).replace("_", " ")) if english else \
                 (option.get("label") or str(value))
     return _plain(value)
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 
@@ -120,12 +120,19 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+LOCALE_COOKIE = "planflow_locale"
+
+
 @bp.post("/language")
-@login_required
 def language():
+    """Switch the language: remembered on the user, and in a cookie for the login page."""
     locale = request.form.get("locale", "")
     if locale not in LOCALES:
         abort(400)
-    run(users.set_locale, current_user.username, locale)
-    return redirect(request.referrer if (request.referrer or "").startswith(request.host_url)
-                    else url_for("inbox.index"))
+    if current_user.is_authenticated:
+        run(users.set_locale, current_user.username, locale)
+    response = redirect(request.referrer if (request.referrer or "").startswith(request.host_url)
+                        else url_for("inbox.index"))
+    response.set_cookie(LOCALE_COOKIE, locale, max_age=365 * 24 * 3600, httponly=True, samesite="Lax",
+                        secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+    return response

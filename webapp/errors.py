@@ -7,6 +7,7 @@ from werkzeug.exceptions import HTTPException
 
 from engine.errors import (CaseEngineError, Conflict, DeployRejected, FormInvalid, NotFound, PermissionDenied,
                            PlanFlowError)
+from webapp.i18n import english
 from webapp.limits import BadInput
 
 STATUS = [(NotFound, 404), (PermissionDenied, 403), (Conflict, 409), (FormInvalid, 422), (DeployRejected, 422),
@@ -29,6 +30,17 @@ def error_body(code: str, message: str, **extra) -> dict:
     return {"error": {"code": code, "message": message, **extra}}
 
 
+def _in_page_language(message: str, status: int) -> tuple[str, str | None]:
+    """The engine words its errors in English: a Chinese page leads with the Chinese for the status and keeps
+    the engine's own words as a detail marked English."""
+    if english() or any("\u3400" <= ch <= "\u9fff" for ch in message):
+        return message, None
+    generic = {404: _("There is no such page, task or case."), 403: _("You do not have the role this page needs."),
+               409: _("Someone changed this case or task in the meantime; reload the page and try again."),
+               422: _("This could not be accepted; see the detail below.")}
+    return generic.get(status, _("The request could not be carried out; see the detail below.")), message
+
+
 def init_app(app) -> None:
     @app.errorhandler(PlanFlowError)
     def domain_error(error: PlanFlowError):
@@ -36,7 +48,8 @@ def init_app(app) -> None:
         if wants_json():
             extra = {"fields": error.errors} if isinstance(error, FormInvalid) else {}
             return jsonify(error_body(error.code, str(error), **extra)), status
-        return render_template("errors/error.html", status=status, message=str(error)), status
+        message, detail = _in_page_language(str(error), status)
+        return render_template("errors/error.html", status=status, message=message, detail=detail), status
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

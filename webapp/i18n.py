@@ -25,9 +25,14 @@ babel = Babel()
 
 
 def select_locale() -> str:
+    """The user's language; before login, the one chosen on the login page, else the browser's."""
     if current_user and current_user.is_authenticated:
         return current_user.locale
-    return request.accept_languages.best_match(["zh_CN", "zh", "en"]) or "zh_CN"
+    chosen = request.cookies.get("planflow_locale")
+    if chosen in ("zh_CN", "en"):
+        return chosen
+    best = request.accept_languages.best_match(["zh_CN", "zh", "en"]) or "zh_CN"
+    return "zh_CN" if best.startswith("zh") else best
 
 
 def english() -> bool:
@@ -57,8 +62,8 @@ def localized_form(schema: dict) -> dict:
             if english_label:
                 component["label"] = english_label
             for option in component.get("values") or []:
-                if "label_en" in option:
-                    option["label"] = option["label_en"]
+                # Without the option's English, its value reads better in English than the Chinese label.
+                option["label"] = option.get("label_en") or str(option.get("value", "")).replace("_", " ")
             translate(component.get("components") or [])
     translate(schema.get("components", []))
     return schema

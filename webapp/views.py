@@ -9,6 +9,7 @@ from engine.inbox import due_soon
 from engine.models import Task, User
 from engine.privacy import may_see_contact, shown_identity
 from webapp.i18n import due_phrase, role_name, task_name
+from webapp.readable import labels
 
 
 def task_row(task: Task, viewer: User, now: datetime, calendar: WorkingCalendar) -> dict:
@@ -16,7 +17,7 @@ def task_row(task: Task, viewer: User, now: datetime, calendar: WorkingCalendar)
     case = task.case
     complainant, contact = shown_identity(case, may_see_contact(viewer))
     return {
-        "id": task.id, "case": case.number, "plan": case.plan_version.plan_key, "plan_name": case.plan_version.name,
+        "id": task.id, "case": case.number, "plan": case.plan_version.plan_key, "plan_name": labels(case.plan_version.plan_key, case.plan_version.version).plan(),
         "name": task_name(task), "role": task.role, "role_name": role_name(task.role), "grade": case.grade,
         "complainant": complainant, "contact": contact,
         "assignee": task.assignee, "status": task.status.value,
