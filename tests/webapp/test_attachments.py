@@ -184,7 +184,7 @@ def test_compliance_pack_holds_every_part_and_no_clear_identity(login, web_desk,
     assert download.payload["masked"] is True
 
 
-def test_pages_api_and_pack_show_identity_alike(login, api, web_desk, photo_case):
+def test_pages_api_and_pack_show_identity_alike(login, api, web_desk, photo_case, tmp_path):
     number, _ = photo_case
     json_doc = json.loads(login("compliance").get(f"/review/cases/{number}/evidence.json").data)
     html = login("compliance").get(f"/review/cases/{number}/evidence.html").get_data(as_text=True)
@@ -198,6 +198,10 @@ def test_pages_api_and_pack_show_identity_alike(login, api, web_desk, photo_case
     shown = api_case["open_tasks"][0]
     assert (doc["case"]["complainant"], doc["case"]["contact"]) == (shown["complainant"], shown["contact"]) == CLEAR
     assert CLEAR[0] in head.get(f"/cases/{number}").get_data(as_text=True)
+    pack.extractall(tmp_path / "clear")
+    checked = subprocess.run([sys.executable, "verify.py", "evidence.json"], cwd=tmp_path / "clear",
+                             capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
     _, masked = _pack(head, number, "?masked=1")
     assert json.loads(masked.read("evidence.json"))["case"]["complainant"] == "王**"
     with transaction(web_desk.session_factory, readonly=True) as session:
