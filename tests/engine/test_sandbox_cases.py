@@ -6,6 +6,7 @@ incident on its own case, and the next case runs.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import threading
 import time
@@ -20,7 +21,7 @@ from engine.models import Case
 from engine.sandbox import boundary, pool
 from tests.engine.test_sandbox_boundary import DEEP_TUPLE_HASH, FINALLY_SWALLOWS_REFUSAL, HUGE_POW, LONG_POW
 from tests.samples import one_task_plan, write_plan
-from tests.support import Desk
+from tests.support import ROOT, Desk
 
 CRASHED, TOO_LARGE, NOT_PLAIN, OUT_OF_TIME = "crashed its sandbox process", "bits", "not plain data", "limit of"
 
@@ -82,6 +83,29 @@ def test_a_condition_payload_is_an_incident_on_its_case(session_factory, tmp_pat
     assert expected in str(failed.value) and "Gateway_Check" in str(failed.value)
     assert expected in _incident_of(session_factory, number)
     assert desk.task(number, "Task_Verify").id == task.id, "the task stays open for a retry"
+    _assert_the_next_case_runs(session_factory, tmp_path, now)
+
+
+def test_a_crash_payload_in_a_decision_table_cell_is_an_incident_on_its_case(session_factory, tmp_path, now,
+                                                                           monkeypatch):
+    monkeypatch.setattr(boundary, "DEFAULT_TIME_LIMIT", 5.0)
+    folder = tmp_path / "plans"
+    shutil.copytree(ROOT / "processes", folder)
+    shutil.copytree(ROOT / "forms", folder, dirs_exist_ok=True)
+    dmn = (folder / "compensation_approval.dmn").read_text(encoding="utf-8")
+    assert "<text>&lt;= 1000</text>" in dmn
+    (folder / "compensation_approval.dmn").write_text(
+        dmn.replace("<text>&lt;= 1000</text>", f"<text>({DEEP_TUPLE_HASH}) or ? &lt;= 1000</text>"), encoding="utf-8")
+    desk = Desk.open(session_factory, now, [folder])
+    number = desk.start("general_complaint", {"complainant": "王", "contact": "13800000000", "channel": "phone",
+                                              "content": "x"})
+    desk.complete(number, "Task_FirstContact", {"contact_note": "x", "grade": "general"})
+    task = desk.task(number, "Task_VerifyNegotiate")
+    with pytest.raises(CaseEngineError, match=CRASHED):
+        cases.submit_task(session_factory, task.id, "handler1",
+                          {"findings": "x", "resolution": "x", "compensation_amount": 500}, now)
+    assert CRASHED in _incident_of(session_factory, number)
+    assert desk.task(number, "Task_VerifyNegotiate").id == task.id, "the task stays open for a retry"
     _assert_the_next_case_runs(session_factory, tmp_path, now)
 
 
