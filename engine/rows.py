@@ -141,7 +141,10 @@ def _sync_tasks(session, case, workflow, now, actor, outcome, waiting_timers) ->
         spec = spiff_task.task_spec
         if spiff_id in open_rows:
             row = open_rows[spiff_id]
-            row.due_at, row.due_sort, row.due_provisional = due, due or NO_DEADLINE, provisional
+            if due is not None:
+                row.due_at, row.due_sort, row.due_provisional = due, due, provisional
+            # else: a non-interrupting timer recorded the miss and stopped waiting; the task keeps its
+            # deadline, so the inbox goes on showing it as overdue.
             _refresh_definition(row, spec)
             continue
         if not isinstance(spec, UserTaskMixin):

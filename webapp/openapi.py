@@ -163,7 +163,7 @@ def openapi_document(start_forms: dict[str, tuple[str, dict]] | None = None,
                     "type": "object", "properties": {
                         "case": {"type": "string"}, "element_id": {"type": "string"},
                         "next_tasks": {"type": "array", "items": TASK}, "case_completed": {"type": "boolean"}}}),
-                    "400": _error("malformed message (name, correlation or data)"), **COMMON_ERRORS,
+                    **COMMON_ERRORS, "400": _error("malformed message (name, correlation or data)"),
                     "404": _error("no case is waiting for a message of that name"),
                     "409": _error("no waiting case matches the correlation, several do, or the case could not "
                                   "advance (an incident was recorded)")}}},

@@ -290,3 +290,12 @@ def test_a_message_is_delivered_exactly_once_and_refused_clearly_otherwise(const
     assert [r.status for r in rows] == [SubscriptionStatus.DELIVERED, SubscriptionStatus.WAITING]
     assert len(received) == 1 and received[0].payload["data"] == {"text": "ok"}
     assert other != waiting
+
+
+def test_an_open_task_keeps_its_missed_deadline_after_a_non_interrupting_timer_records_the_miss(construct_desk):
+    number = construct_desk.start("ct_deadline_recorded", {}, "handler1")
+    [task] = construct_desk.open_tasks(number)
+    assert task.due_at == construct_desk.now + timedelta(hours=2)
+    construct_desk.pass_time(2 * HOUR)
+    [still_open] = construct_desk.open_tasks(number)
+    assert still_open.due_at == task.due_at, "the inbox must keep showing it as overdue"
