@@ -58,9 +58,12 @@ def localized_form(schema: dict) -> dict:
 
     def translate(components):
         for component in components:
-            english_label = (component.get("properties") or {}).get("label_en")
-            if english_label:
-                component["label"] = english_label
+            properties = component.get("properties") or {}
+            if properties.get("label_en"):
+                component["label"] = properties["label_en"]
+            if component.get("description"):
+                # A hint the plan gives in Chinese only is left out rather than shown untranslated.
+                component["description"] = properties.get("description_en") or ""
             for option in component.get("values") or []:
                 # Without the option's English, its value reads better in English than the Chinese label.
                 option["label"] = option.get("label_en") or str(option.get("value", "")).replace("_", " ")
@@ -134,9 +137,33 @@ def _working_days_until(now: datetime, due: datetime, calendar: WorkingCalendar)
     return max(count, 1)
 
 
+def form_widget_messages() -> list[tuple[str, str]]:
+    """form-js writes its own messages in English and has no hook for them: (pattern, text) pairs that
+    webapp/static/planflow-form.js puts in their place on Chinese pages ($1 is the pattern's group)."""
+    if english():
+        return []
+    return [
+        (r"^Field is required\.$", _("This field is required.")),
+        (r"^Field must have minimum value of (.+)\.$", _("Must be at least $1.")),
+        (r"^Field must have maximum value of (.+)\.$", _("Must be at most $1.")),
+        (r"^Field must have minimum length of (.+)\.$", _("At least $1 characters.")),
+        (r"^Field must have maximum length of (.+)\.$", _("At most $1 characters.")),
+        (r"^Field must match pattern (.+)\.$", _("Not in the expected format.")),
+        (r"^Field must be a valid email\.$", _("Enter a valid e-mail address.")),
+        (r"^Field must be a valid +international phone number.*$", _("Enter a valid phone number.")),
+        (r"^Value is not a number\.$", _("Enter a number.")),
+        (r"^Value is expected to be an integer\.$", _("Enter a whole number.")),
+        (r"^Value is expected to have at most (\d+) decimal digits?\.$", _("At most $1 decimal places.")),
+        (r"^Select$", _("Select")), (r"^Search$", _("Search")), (r"^No results$", _("No results")),
+        (r"^All values selected$", _("All values selected")), (r"^No files selected$", _("No files selected")),
+        (r"^Browse$", _("Browse")),
+    ]
+
+
 def init_app(app) -> None:
     babel.init_app(app, locale_selector=select_locale)
-    app.jinja_env.globals.update(task_name=task_name, role_name=role_name, english=english, grade_label=grade_label)
+    app.jinja_env.globals.update(task_name=task_name, role_name=role_name, english=english, grade_label=grade_label,
+                                 form_widget_messages=form_widget_messages)
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["due_time"] = due_time
     app.jinja_env.filters["role_label"] = role_name

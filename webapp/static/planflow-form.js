@@ -7,6 +7,33 @@
   var schema = JSON.parse(mount.dataset.schema);
   var values = JSON.parse(mount.dataset.values || '{}');
   var errors = JSON.parse(mount.dataset.errors || '{}');
+  var messages = JSON.parse(mount.dataset.messages || '[]').map(function (pair) {
+    return [new RegExp(pair[0]), pair[1]];
+  });
+
+  // form-js has no translation hook for its own words ("Field is required.", "Select"): put the page's
+  // language in their place as they appear.
+  function translated(text) {
+    var trimmed = text.trim();
+    for (var i = 0; i < messages.length; i++) {
+      var match = messages[i][0].exec(trimmed);
+      if (match) { return messages[i][1].replace('$1', match[1] || ''); }
+    }
+    return null;
+  }
+
+  function translateWidget(root) {
+    if (!messages.length) { return; }
+    var walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (var node = walker.nextNode(); node; node = walker.nextNode()) {
+      var text = translated(node.nodeValue);
+      if (text !== null) { node.nodeValue = text; }
+    }
+    Array.prototype.slice.call(root.querySelectorAll('[placeholder]')).forEach(function (input) {
+      var text = translated(input.getAttribute('placeholder'));
+      if (text !== null) { input.setAttribute('placeholder', text); }
+    });
+  }
 
   function componentByKey(components, key) {
     for (var i = 0; i < components.length; i++) {
@@ -64,6 +91,9 @@
   window.FormViewer.createForm({ container: mount, schema: schema, data: values, debounce: false })
     .then(function (form) {
     showServerErrors();
+    translateWidget(mount);
+    new MutationObserver(function () { translateWidget(mount); })
+      .observe(mount, { childList: true, subtree: true, characterData: true });
     form.on('submit', function (event) {
       if (Object.keys(event.errors || {}).length) { return; }
       var post = document.getElementById('pf-submit');

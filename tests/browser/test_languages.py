@@ -1,0 +1,42 @@
+"""Chromium: the form widget speaks the page's language, and rendered pages keep to one script."""
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.browser.test_inbox_flow import log_in, submit_form
+
+CJK = re.compile(r"[\u3400-\u9fff]")
+ENGLISH_WORDS = re.compile(r"\b(Field|Select|Search|required|results|Browse)\b")
+
+
+def test_form_js_messages_are_chinese_on_chinese_pages(browser, live_server, screenshot):
+    intake = log_in(browser, live_server, "intake1")
+    intake.goto(f"{live_server}/register")
+    intake.wait_for_selector("#pf-form .fjs-form-field")
+    submit_form(intake)
+    expect(intake.locator("#pf-form .fjs-form-field-error").first).to_have_text("此项为必填。")
+    form_text = intake.inner_text("#pf-form")
+    assert "请选择" in form_text and not ENGLISH_WORDS.search(form_text), form_text
+    screenshot(intake, "register-zh-errors")
+
+
+def test_rendered_english_pages_hold_no_chinese(browser, live_server, web_desk, screenshot):
+    number = web_desk.start("general_complaint", {"complainant": "Alice Wang", "contact": "13812345678",
+                                                  "channel": "phone", "category": "service",
+                                                  "content": "Parcel three days late"})
+    web_desk.complete(number, "Task_FirstContact", {"contact_note": "Called back", "grade": "general"})
+    task_id = web_desk.task(number, "Task_VerifyNegotiate").id
+    handler = log_in(browser, live_server, "handler1")
+    handler.click("header form button[lang=en]")
+    handler.wait_for_load_state()
+    for path in ("/", f"/tasks/{task_id}", f"/cases/{number}"):
+        handler.goto(f"{live_server}{path}")
+        if path.startswith("/tasks"):
+            handler.wait_for_selector("#pf-form .fjs-form-field")
+            submit_form(handler)
+            expect(handler.locator("#pf-form .fjs-form-field-error").first).to_have_text("Field is required.")
+        text = handler.inner_text("main") + handler.inner_text("header nav")
+        assert not CJK.search(text), (path, CJK.findall(text)[:20], text[:500])
+    screenshot(handler, "task-page-en")
