@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -68,16 +68,44 @@ class Limits:
                    per_case=int(env.get("PLANFLOW_ATTACHMENTS_PER_CASE", cls.per_case)))
 
 
+class Storage(Protocol):
+    """Where files are kept by SHA-256: a folder (FolderStorage) or an S3-compatible bucket (object_store.S3Storage)."""
+
+    def exists(self, sha256: str) -> bool: ...
+
+    def put(self, sha256: str, content: bytes) -> None: ...
+
+    def open(self, sha256: str) -> BinaryIO: ...
+
+    def read(self, sha256: str) -> bytes: ...
+
+
+def object_name(sha256: str) -> str:
+    """Where a file lives inside a store: `<first two hex digits>/<sha256>`."""
+    if not _SHA256.match(sha256):
+        raise ValueError(f"not a SHA-256 digest: {sha256!r}")
+    return f"{sha256[:2]}/{sha256}"
+
+
+def checked_content(sha256: str, content: bytes) -> bytes:
+    """`content` if it still matches its digest; a file altered in storage is refused, not served."""
+    if hashlib.sha256(content).hexdigest() != sha256:
+        raise StoredFileProblem(f"stored file {sha256} no longer matches its SHA-256 (altered in storage)")
+    return content
+
+
 class FolderStorage:
-    """Stored files as `<root>/<first two hex digits>/<sha256>`, written once and made read-only."""
+    """Stored files as `<root>/<first two hex digits>/<sha256>`, written once and made read-only.
+
+    A store is anything with put, exists, open and read like this one (engine/object_store.py
+    holds the S3-compatible one).
+    """
 
     def __init__(self, root: Path | str):
         self.root = Path(root)
 
     def path(self, sha256: str) -> Path:
-        if not _SHA256.match(sha256):
-            raise ValueError(f"not a SHA-256 digest: {sha256!r}")
-        return self.root / sha256[:2] / sha256
+        return self.root / object_name(sha256)
 
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).exists()
@@ -112,17 +140,20 @@ class FolderStorage:
             raise StoredFileProblem(f"stored file {sha256} is missing from the attachment store") from None
 
     def read(self, sha256: str) -> bytes:
-        """The stored bytes, checked against their digest: a file altered on disk is refused, not served."""
+        """The stored bytes, checked against their digest."""
         with self.open(sha256) as stored:
-            content = stored.read()
-        if hashlib.sha256(content).hexdigest() != sha256:
-            raise StoredFileProblem(f"stored file {sha256} no longer matches its SHA-256 (altered in storage)")
-        return content
+            return checked_content(sha256, stored.read())
 
 
-def storage_from_env(environ: dict | None = None) -> FolderStorage:
-    """The configured store: PLANFLOW_ATTACHMENTS_DIR, default instance/attachments."""
+def storage_from_env(environ: dict | None = None) -> Storage:
+    """The configured store: an S3-compatible bucket when PLANFLOW_ATTACHMENTS_S3_URL is set, else the folder
+    PLANFLOW_ATTACHMENTS_DIR (default instance/attachments)."""
     env = os.environ if environ is None else environ
+    if env.get("PLANFLOW_ATTACHMENTS_S3_URL"):
+        from engine.object_store import S3Storage  # it builds on this module
+
+        return S3Storage(env["PLANFLOW_ATTACHMENTS_S3_URL"], env.get("AWS_ACCESS_KEY_ID", ""),
+                         env.get("AWS_SECRET_ACCESS_KEY", ""), env.get("PLANFLOW_ATTACHMENTS_S3_REGION", "us-east-1"))
     return FolderStorage(env.get("PLANFLOW_ATTACHMENTS_DIR") or PROJECT_ROOT / "instance" / "attachments")
 
 
@@ -157,7 +188,7 @@ def check_files(schema: dict, files: dict[str, list[tuple[str | None, bytes]]], 
     return checked
 
 
-def record(session: Session, storage: FolderStorage, case: Case, uploads: list[Upload], actor: str, now: datetime,
+def record(session: Session, storage: Storage, case: Case, uploads: list[Upload], actor: str, now: datetime,
            *, limits: Limits, task: Task | None = None, field_key: str | None = None,
            note: str | None = None) -> list[Attachment]:
     """Store the files and add one row and one audited `attachment_added` event per file."""
@@ -188,7 +219,7 @@ def _record_fields(session, storage, case, schema, data, uploads, actor, now, li
             record(session, storage, case, files, actor, now, limits=limits, task=task, field_key=key)
 
 
-def complete_task(session: Session, storage: FolderStorage, task_id: int, username: str, data: dict,
+def complete_task(session: Session, storage: Storage, task_id: int, username: str, data: dict,
                   files: dict[str, list[tuple[str | None, bytes]]], now: datetime, limits: Limits) -> cases.Completion:
     """Complete a task whose form may carry files: check them, complete, then store and record them."""
     task = cases.get_task(session, task_id)
@@ -201,7 +232,7 @@ def complete_task(session: Session, storage: FolderStorage, task_id: int, userna
     return done
 
 
-def submit_task(session_factory, storage: FolderStorage, task_id: int, username: str, data: dict,
+def submit_task(session_factory, storage: Storage, task_id: int, username: str, data: dict,
                 files: dict[str, list[tuple[str | None, bytes]]], now: datetime, limits: Limits) -> cases.Completion:
     """complete_task in its own transaction; an engine failure keeps the case and records an incident (as cases.submit_task)."""
     try:
@@ -214,7 +245,7 @@ def submit_task(session_factory, storage: FolderStorage, task_id: int, username:
         raise
 
 
-def start_case(session: Session, storage: FolderStorage, plan_key: str, data: dict,
+def start_case(session: Session, storage: Storage, plan_key: str, data: dict,
                files: dict[str, list[tuple[str | None, bytes]]], username: str, now: datetime, limits: Limits,
                number_prefix: str = "TS") -> Case:
     """Register a case whose start form may carry files."""
@@ -232,7 +263,7 @@ def may_see(user: User, case: Case, tasks: list[Task]) -> bool:
     return user.has_role(COMPLIANCE) or cases.works_on_case(user, case, tasks)
 
 
-def attach_to_case(session: Session, storage: FolderStorage, number: str, username: str,
+def attach_to_case(session: Session, storage: Storage, number: str, username: str,
                    files: list[tuple[str | None, bytes]], note: str | None, now: datetime, limits: Limits) -> list[Attachment]:
     """Attach files to a case outside any task, with an optional note (people working the case only)."""
     user = get_user(session, username)

@@ -36,7 +36,7 @@ FILE_HEADERS = {
 }
 
 
-def storage() -> attachments.FolderStorage:
+def storage() -> attachments.Storage:
     return current_app.extensions["planflow_attachments"]
 
 
