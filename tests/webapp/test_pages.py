@@ -70,6 +70,15 @@ def test_an_invalid_registration_is_refused_per_field_and_registers_nothing(logi
     assert task_ids(client.get("/?list=queue")) == []
 
 
+def test_a_contact_that_is_no_phone_or_e_mail_is_explained_in_the_users_language(login):
+    client = login("intake")
+    response = client.post("/register?plan=general_complaint",
+                           data={"data": json.dumps({**REGISTRATION, "contact": "12345"})})
+    assert response.status_code == 422
+    errors = json.loads(_data_attribute(response, "data-errors"))
+    assert "大陆手机号" in errors["contact"] and "mainland" not in errors["contact"]
+
+
 def _data_attribute(response, name: str) -> str:
     import html
     import re
