@@ -1,7 +1,7 @@
-"""Files attached to cases: limits, the content-addressed store, and the use cases that add and read them.
+"""Files attached to cases: limits, and the use cases that add and read them.
 
-A file is checked by content (engine/file_types.py), stored once under its SHA-256 in a
-folder outside the database, and recorded as an Attachment row plus an `attachment_added`
+A file is checked by content (engine/file_types.py), stored once under its SHA-256 outside
+the database (engine/file_store.py), and recorded as an Attachment row plus an `attachment_added`
 audit event carrying the hash. The application never overwrites or deletes a stored file.
 Files are written only after everything else in the step was accepted; if the transaction
 still fails, the stored copy is referenced by nothing and harmless (the next upload of the
@@ -9,22 +9,17 @@ same bytes reuses it).
 """
 from __future__ import annotations
 
-import hashlib
 import os
-import re
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-from typing import BinaryIO, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine import audit, cases, form_conditions
-from engine.config import PROJECT_ROOT
 from engine.db import transaction
-from engine.errors import CaseEngineError, Conflict, FormInvalid, NotFound, PermissionDenied, PlanFlowError
+from engine.errors import CaseEngineError, FormInvalid, NotFound, PermissionDenied, PlanFlowError
+from engine.file_store import Storage
 from engine.file_types import FileRefused, Upload, check_file
 from engine.forms import N_, input_components, validate_submission
 from engine.models import Attachment, Case, Task, User
@@ -34,7 +29,6 @@ from engine.users import get_user
 
 ATTACHMENT_ADDED = "attachment_added"
 COMPLIANCE = "compliance"
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 class AttachmentRefused(PlanFlowError):
@@ -45,12 +39,6 @@ class AttachmentRefused(PlanFlowError):
     def __init__(self, template: str, **params):
         self.template, self.params = template, params
         super().__init__(template % params if params else template)
-
-
-class StoredFileProblem(Conflict):
-    """A recorded file is missing from storage or no longer matches its hash."""
-
-    code = "stored_file_problem"
 
 
 @dataclass(frozen=True)
@@ -66,95 +54,6 @@ class Limits:
         return cls(max_bytes=int(env.get("PLANFLOW_ATTACHMENT_MAX_BYTES", cls.max_bytes)),
                    per_field=int(env.get("PLANFLOW_ATTACHMENTS_PER_FIELD", cls.per_field)),
                    per_case=int(env.get("PLANFLOW_ATTACHMENTS_PER_CASE", cls.per_case)))
-
-
-class Storage(Protocol):
-    """Where files are kept by SHA-256: a folder (FolderStorage) or an S3-compatible bucket (object_store.S3Storage)."""
-
-    def exists(self, sha256: str) -> bool: ...
-
-    def put(self, sha256: str, content: bytes) -> None: ...
-
-    def open(self, sha256: str) -> BinaryIO: ...
-
-    def read(self, sha256: str) -> bytes: ...
-
-
-def object_name(sha256: str) -> str:
-    """Where a file lives inside a store: `<first two hex digits>/<sha256>`."""
-    if not _SHA256.match(sha256):
-        raise ValueError(f"not a SHA-256 digest: {sha256!r}")
-    return f"{sha256[:2]}/{sha256}"
-
-
-def checked_content(sha256: str, content: bytes) -> bytes:
-    """`content` if it still matches its digest; a file altered in storage is refused, not served."""
-    if hashlib.sha256(content).hexdigest() != sha256:
-        raise StoredFileProblem(f"stored file {sha256} no longer matches its SHA-256 (altered in storage)")
-    return content
-
-
-class FolderStorage:
-    """Stored files as `<root>/<first two hex digits>/<sha256>`, written once and made read-only.
-
-    A store is anything with put, exists, open and read like this one (engine/object_store.py
-    holds the S3-compatible one).
-    """
-
-    def __init__(self, root: Path | str):
-        self.root = Path(root)
-
-    def path(self, sha256: str) -> Path:
-        return self.root / object_name(sha256)
-
-    def exists(self, sha256: str) -> bool:
-        return self.path(sha256).exists()
-
-    def put(self, sha256: str, content: bytes) -> None:
-        """Store `content` under its digest; an existing copy is kept as it is (never overwritten)."""
-        if hashlib.sha256(content).hexdigest() != sha256:
-            raise ValueError("content does not match its SHA-256")
-        target = self.path(sha256)
-        if target.exists():
-            return
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(content)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(temp, 0o444)
-            try:
-                os.link(temp, target)  # fails if another writer stored the same bytes first: theirs stays
-            except FileExistsError:
-                pass
-        finally:
-            os.unlink(temp)
-
-    def open(self, sha256: str) -> BinaryIO:
-        """The stored file for reading; StoredFileProblem if it is missing."""
-        try:
-            return self.path(sha256).open("rb")
-        except FileNotFoundError:
-            raise StoredFileProblem(f"stored file {sha256} is missing from the attachment store") from None
-
-    def read(self, sha256: str) -> bytes:
-        """The stored bytes, checked against their digest."""
-        with self.open(sha256) as stored:
-            return checked_content(sha256, stored.read())
-
-
-def storage_from_env(environ: dict | None = None) -> Storage:
-    """The configured store: an S3-compatible bucket when PLANFLOW_ATTACHMENTS_S3_URL is set, else the folder
-    PLANFLOW_ATTACHMENTS_DIR (default instance/attachments)."""
-    env = os.environ if environ is None else environ
-    if env.get("PLANFLOW_ATTACHMENTS_S3_URL"):
-        from engine.object_store import S3Storage  # it builds on this module
-
-        return S3Storage(env["PLANFLOW_ATTACHMENTS_S3_URL"], env.get("AWS_ACCESS_KEY_ID", ""),
-                         env.get("AWS_SECRET_ACCESS_KEY", ""), env.get("PLANFLOW_ATTACHMENTS_S3_REGION", "us-east-1"))
-    return FolderStorage(env.get("PLANFLOW_ATTACHMENTS_DIR") or PROJECT_ROOT / "instance" / "attachments")
 
 
 def file_fields(schema: dict) -> dict[str, dict]:

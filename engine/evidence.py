@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from engine import attachments, audit, cases, review
 from engine.calendar import WorkingCalendar
 from engine.errors import PermissionDenied
+from engine.file_store import StoredFileProblem
 from engine.file_types import ALLOWED
 from engine.models import Case
 from engine.privacy import may_see_contact, redacted, shown_identity
@@ -96,7 +97,7 @@ def _copy_checked(pack: zipfile.ZipFile, name: str, sha256: str, source: BinaryI
             digest.update(chunk)
             target.write(chunk)
     if digest.hexdigest() != sha256:
-        raise attachments.StoredFileProblem(f"stored file {sha256} no longer matches its SHA-256 "
+        raise StoredFileProblem(f"stored file {sha256} no longer matches its SHA-256 "
                                             f"(altered in storage); the pack was not made")
 
 

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from typing import BinaryIO
 from urllib.parse import quote, urlsplit
 
-from engine.attachments import StoredFileProblem, checked_content, object_name
+from engine.file_store import StoredFileProblem, checked_content, object_name
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 

@@ -14,7 +14,7 @@ from flask import Blueprint, current_app, flash, redirect, request, send_file, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engine import attachments
+from engine import attachments, file_store
 from engine.clock import utcnow
 from engine.file_types import PREVIEWABLE
 from engine.models import Case
@@ -36,7 +36,7 @@ FILE_HEADERS = {
 }
 
 
-def storage() -> attachments.Storage:
+def storage() -> file_store.Storage:
     return current_app.extensions["planflow_attachments"]
 
 
@@ -103,8 +103,8 @@ def init_app(app) -> None:
     The blueprint is registered with the others, after limits.init_app (its routes use the bounded int).
     """
     folder = app.config.get("ATTACHMENTS_DIR")
-    app.extensions["planflow_attachments"] = (attachments.FolderStorage(folder) if folder
-                                              else attachments.storage_from_env())
+    app.extensions["planflow_attachments"] = (file_store.FolderStorage(folder) if folder
+                                              else file_store.storage_from_env())
     file_limits = app.config.get("ATTACHMENT_LIMITS") or attachments.Limits.from_env()
     app.extensions["planflow_attachment_limits"] = file_limits
     upload_body = int(app.config.get("MAX_UPLOAD_BYTES")

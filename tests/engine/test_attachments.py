@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import attachments, cases
-from engine.attachments import FolderStorage, Limits
+from engine.attachments import Limits
 from engine.db import transaction
 from engine.errors import FormInvalid, PermissionDenied
+from engine.file_store import FolderStorage
 from engine.file_types import FileRefused, check_file, display_name, sniff
 from engine.forms import validate_submission
 from engine.models import Attachment, AuditEvent, Task, TaskStatus

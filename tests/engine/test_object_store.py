@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from engine.attachments import StoredFileProblem, storage_from_env
+from engine.file_store import StoredFileProblem, storage_from_env
 from engine.object_store import S3Storage, sign_v4
 
 ACCESS, SECRET = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
