@@ -262,3 +262,15 @@ def test_a_file_altered_in_storage_is_neither_served_nor_packed(login, app, phot
     assert packed.status_code == 409 and "the pack was not made" in packed.get_data(as_text=True)
     stored.unlink()
     assert login("dept_head").get(f"/attachments/{row.id}").status_code == 409
+
+
+def test_the_api_cannot_claim_a_file_it_did_not_upload(api, web_desk, verify_step):
+    number, task = verify_step
+    client, headers = api("handler")
+    forged = {"sha256": hashlib.sha256(JPEG).hexdigest(), "name": "x.jpg", "type": "image/jpeg", "size": 1}
+    response = client.post(f"/api/v1/tasks/{task.id}/complete", headers=headers,
+                           json={"data": {**ANSWER, "evidence_files": [forged]}})
+    assert response.status_code == 422 and "evidence_files" in response.get_json()["error"]["fields"]
+    assert rows(web_desk) == [] and web_desk.task(number, "Task_VerifyNegotiate").status == TaskStatus.OPEN
+    assert client.post(f"/api/v1/tasks/{task.id}/complete", headers=headers,
+                       json={"data": ANSWER}).status_code == 200
