@@ -255,7 +255,9 @@ class AuditEvent(Base):
     """An append-only, hash-chained record of one state change."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_chain", "case_id", "chain_seq", unique=True),)
+    # AUTOINCREMENT on SQLite too: an id once given is never reused, even after its row is deleted.
+    __table_args__ = (Index("ix_audit_events_chain", "case_id", "chain_seq", unique=True),
+                      {"sqlite_autoincrement": True})
 
     # Display order across chains; taken without a lock, so it may have gaps.
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -81,3 +81,11 @@ def test_events_are_numbered_without_gaps_in_their_chain(session_factory, now):
     positions = run(session_factory, lambda s: s.execute(select(AuditEvent.chain_seq)
                                                          .order_by(AuditEvent.seq)).scalars().all())
     assert positions == [1, 2, 3]
+
+
+def test_an_event_id_is_never_given_twice_even_after_its_row_was_deleted(session_factory, now):
+    record_events(session_factory, now, count=3)
+    run(session_factory, lambda s: s.execute(delete(AuditEvent).where(AuditEvent.seq == 3)))
+    record_events(session_factory, now, count=1)
+    assert run(session_factory, lambda s: s.execute(select(AuditEvent.seq).order_by(AuditEvent.seq)).scalars().all()) \
+        == [1, 2, 4]
