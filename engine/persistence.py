@@ -10,6 +10,10 @@ every reload behave exactly as one process would.
 For the same reason no two workflows ever share spec objects: a new case gets its own
 copy of its plan version's specs, restored from their serialized form (parsing is
 cached per plan version and must never be changed by a running case).
+
+Most cases never rewire anything, and the specs are four fifths of a stored state: a case
+whose specs are still exactly its plan version's is stored without them and restored onto
+a private copy of the version's specs — which is, by that equality, the same thing.
 """
 from __future__ import annotations
 
@@ -50,30 +54,31 @@ _registry = BpmnWorkflowSerializer.configure({**SERIALIZER_CONFIG, BpmnWorkflow:
 _serializer = BpmnWorkflowSerializer(_registry)
 registry = _registry  # for SpiffWorkflow's diff and migration helpers
 
-_spec_texts: dict[int, tuple[object, str]] = {}
+_spec_texts: dict[int, tuple[object, str, dict]] = {}
 _spec_texts_lock = threading.Lock()
 
 
-def _serialized_specs(plan: ParsedPlan) -> str:
-    """The plan's specs as JSON text, computed once per parsed spec object."""
+def _serialized_specs(plan: ParsedPlan) -> tuple[str, dict]:
+    """The plan's specs as JSON text and as a dict, computed once per parsed spec object."""
     key = id(plan.spec)
     with _spec_texts_lock:
         cached = _spec_texts.get(key)
     if cached is not None and cached[0] is plan.spec:
-        return cached[1]
-    text = json.dumps({"spec": _registry.convert(plan.spec),
-                       "subprocess_specs": {name: _registry.convert(spec)
-                                            for name, spec in plan.subprocess_specs.items()}})
+        return cached[1], cached[2]
+    pristine = {"spec": _registry.convert(plan.spec),
+                "subprocess_specs": {name: _registry.convert(spec) for name, spec in plan.subprocess_specs.items()}}
+    text = json.dumps(pristine)
+    pristine = json.loads(text)   # exactly what a stored state holds
     with _spec_texts_lock:
         if len(_spec_texts) > 256:
             _spec_texts.clear()
-        _spec_texts[key] = (plan.spec, text)
-    return text
+        _spec_texts[key] = (plan.spec, text, pristine)
+    return text, pristine
 
 
 def private_specs(plan: ParsedPlan) -> tuple[object, dict]:
     """A copy of the plan's process spec and subprocess specs that only one workflow will use."""
-    dct = json.loads(_serialized_specs(plan))
+    dct = json.loads(_serialized_specs(plan)[0])
     spec = _registry.restore(dct["spec"])
     subprocess_specs = {name: _registry.restore(value) for name, value in dct["subprocess_specs"].items()}
     _adjust(spec, subprocess_specs)
@@ -96,8 +101,15 @@ def new_workflow(plan: ParsedPlan, script_engine) -> BpmnWorkflow:
     return BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
 
 
-def dump(workflow: BpmnWorkflow) -> dict:
-    return _serializer.to_dict(workflow)
+def dump(workflow: BpmnWorkflow, plan: ParsedPlan | None = None) -> dict:
+    """The workflow's state; without its specs when they are still exactly `plan`'s."""
+    state = _serializer.to_dict(workflow)
+    if plan is not None:
+        pristine = _serialized_specs(plan)[1]
+        if json.loads(json.dumps(state["spec"])) == pristine["spec"] and \
+                json.loads(json.dumps(state["subprocess_specs"])) == pristine["subprocess_specs"]:
+            del state["spec"], state["subprocess_specs"]
+    return state
 
 
 def restore(state: dict, plan: ParsedPlan, script_engine) -> BpmnWorkflow:
@@ -122,8 +134,8 @@ def load(case: Case, plan: ParsedPlan, script_engine) -> BpmnWorkflow:
                               f"{type(exc).__name__}: {exc}") from exc
 
 
-def save(case: Case, workflow: BpmnWorkflow) -> None:
-    case.workflow_state = dump(workflow)
+def save(case: Case, workflow: BpmnWorkflow, plan: ParsedPlan) -> None:
+    case.workflow_state = dump(workflow, plan)
     case.serializer_version = SERIALIZER_VERSION
     case.library_version = LIBRARY_VERSION
 

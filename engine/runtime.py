@@ -31,6 +31,7 @@ from engine.clock import engine_time
 from engine.engine_errors import engine_error_text, without_addresses
 from engine.errors import CaseEngineError, PlanFlowError
 from engine.models import Case
+from engine.plans import spec_cache
 from engine.rows import SyncOutcome, english_name, ready_user_tasks, sync  # noqa: F401 — the facade's names
 from engine.waiting import all_tasks, attached_task, deadline_of, deadline_timer, timer_due  # noqa: F401
 
@@ -78,7 +79,7 @@ dump = persistence.dump
 
 def save(case: Case, workflow: BpmnWorkflow) -> None:
     deadlines.keep_provisional(workflow.data)
-    persistence.save(case, workflow)
+    persistence.save(case, workflow, spec_cache.get(case.plan_version))
 
 
 class _Runaway(Exception):

@@ -299,3 +299,18 @@ def test_an_open_task_keeps_its_missed_deadline_after_a_non_interrupting_timer_r
     construct_desk.pass_time(2 * HOUR)
     [still_open] = construct_desk.open_tasks(number)
     assert still_open.due_at == task.due_at, "the inbox must keep showing it as overdue"
+
+
+def test_a_case_stores_its_specs_only_once_the_engine_has_rewired_them(construct_desk):
+    """Specs are most of a stored state: kept only when they differ from the plan version's."""
+    number = construct_desk.start("ct_event_sub_message", {}, "handler1")
+
+    def stored_state():
+        with transaction(construct_desk.session_factory, readonly=True) as session:
+            return cases.get_case(session, number).workflow_state
+
+    assert "spec" not in stored_state()
+    construct_desk.send(number, "regulator_notice", {})   # SpiffWorkflow connects the event subprocess now
+    assert "spec" in stored_state()
+    construct_desk.complete(number, "Task_Handle", {})
+    construct_desk.complete(number, "Task_Main", {})
