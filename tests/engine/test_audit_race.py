@@ -5,6 +5,7 @@ PostgreSQL only: SQLite takes one write lock per database, so writers queue ther
 from __future__ import annotations
 
 import multiprocessing
+import threading
 import time
 
 import pytest
@@ -14,18 +15,25 @@ from engine.db import make_engine, make_session_factory, transaction
 from tests.conftest import run
 
 REGISTRATION = {"complainant": "王女士", "contact": "13800000000", "channel": "phone", "content": "快递延误"}
-HOLD_SECONDS = 2.0
+WAIT_SECONDS = 15.0
 
 
-def complete_and_hold(url: str, task_id: int, now, start, events) -> None:
-    """In a child process: complete a task, keep the transaction open a while, then commit."""
+def complete_and_hold(url: str, task_id: int, now, start, both_appended, events) -> None:
+    """In a child process: complete a task, hold the transaction open until the other appended too, commit.
+
+    If the other cannot append while this transaction is open (it waits for a lock this one
+    holds), the barrier times out and this one commits first: the test then sees it.
+    """
     factory = make_session_factory(make_engine(url))
     start.wait(timeout=30)
     with transaction(factory) as session:
         cases.complete_task(session, task_id, "intake1", {"contact_note": "已联系", "grade": "general"}, now)
         session.flush()  # the audit appends and their head-row locks are in the database now
         events.put(("appended", task_id, time.monotonic()))
-        time.sleep(HOLD_SECONDS)
+        try:
+            both_appended.wait(timeout=WAIT_SECONDS)
+        except threading.BrokenBarrierError:
+            pass
     events.put(("committed", task_id, time.monotonic()))
 
 
@@ -35,15 +43,15 @@ def test_tasks_of_different_cases_complete_in_parallel(desk, db_url):
     numbers = [desk.start("general_complaint", REGISTRATION) for _ in range(2)]
     task_ids = [desk.task(number, "Task_FirstContact").id for number in numbers]
     context = multiprocessing.get_context("spawn")
-    start, events = context.Event(), context.Queue()
-    workers = [context.Process(target=complete_and_hold, args=(db_url, task_id, desk.now, start, events))
+    start, both_appended, events = context.Event(), context.Barrier(2), context.Queue()
+    workers = [context.Process(target=complete_and_hold, args=(db_url, task_id, desk.now, start, both_appended, events))
                for task_id in task_ids]
     for worker in workers:
         worker.start()
     time.sleep(1.0)  # both children connected and waiting at the start line
     start.set()
     for worker in workers:
-        worker.join(timeout=60)
+        worker.join(timeout=120)
         assert worker.exitcode == 0
     seen = [events.get(timeout=5) for _ in range(4)]
     appended = [at for what, _, at in seen if what == "appended"]
