@@ -36,6 +36,9 @@ class Labels:
     def value(self, key: str, value):
         if isinstance(value, bool):
             return _("yes") if value else _("no")
+        if isinstance(value, list) and value and all(isinstance(v, dict) and "sha256" in v for v in value):
+            # A file field's uploads: their names and the start of their SHA-256, not the raw records.
+            return ", ".join(f"{v.get('name')} ({str(v['sha256'])[:12]}…)" for v in value)
         if isinstance(value, str) and _ISO_MOMENT.match(value):
             try:
                 return local_time(value)

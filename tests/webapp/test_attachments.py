@@ -178,6 +178,7 @@ def test_compliance_pack_holds_every_part_and_no_clear_identity(login, web_desk,
     assert checked.returncode == 0, checked.stdout + checked.stderr
     page = login("compliance").get(f"/review/cases/{number}").get_data(as_text=True)
     assert "王**" in page and CLEAR[0] not in page and CLEAR[1] not in page
+    assert f"王**现场.jpg ({row.sha256[:12]}…)" in page  # the timeline names the file, masked
     with transaction(web_desk.session_factory, readonly=True) as session:
         [download] = session.execute(select(AuditEvent).where(AuditEvent.kind == "evidence_downloaded")).scalars()
     assert download.actor == "compliance1" and download.payload["sha256"] == hashlib.sha256(content).hexdigest()
