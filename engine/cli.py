@@ -15,6 +15,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.exc import DBAPIError
 
 from engine import audit, calendar_store, cases, inbox, logins, messages, plans, timers, tokens, users
+from engine import attachments, file_store
 from engine import retention
 from engine.audit import keys as audit_keys
 from engine.calendar_load import load_calendar_file as calendar_load_use_case
@@ -316,6 +317,29 @@ def complete(ctx: Context, task_id, data, actor, as_json):
     text = f"task {task_id} completed" + (f"; next: {nexts}" if nexts else "") + \
         ("; case completed" if done.case_completed else "")
     _emit(as_json, payload, text)
+
+
+@main.command()
+@click.argument("case_number")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--note", default=None, help="What the files are; kept with them.")
+@click.option("--as", "actor", required=True, help="A user working the case.")
+@json_option
+@pass_ctx
+@domain_errors
+def attach(ctx: Context, case_number, files, note, actor, as_json):
+    """Attach FILES to a case outside any task (a scanned letter, a recording); prints each one's SHA-256."""
+    limits = attachments.Limits.from_env()
+    contents = []
+    for path in files:
+        with path.open("rb") as source:  # never more than the limit plus one byte: enough to refuse it
+            contents.append((path.name, source.read(limits.max_bytes + 1)))
+    with transaction(ctx.session_factory()) as session:
+        added = attachments.attach_to_case(session, file_store.storage_from_env(), case_number, actor, contents, note,
+                                           utcnow(), limits)
+        rows = [{"id": r.id, "name": r.name, "type": r.content_type, "size": r.size, "sha256": r.sha256}
+                for r in added]
+    _emit(as_json, rows, "\n".join(f"{r['sha256']}  {r['name']} ({r['type']}, {r['size']} bytes)" for r in rows))
 
 
 @main.command()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import zipfile
 
 import pytest
@@ -230,3 +231,34 @@ def test_registration_takes_files_of_its_start_form(desk, storage, monkeypatch):
     with transaction(desk.session_factory, readonly=True) as session:
         [row] = attachments.case_attachments(session, case.id)
     assert row.field_key == "letter" and row.content_type == "text/plain"
+
+
+def test_files_are_attached_from_the_command_line_with_their_hash_printed(tmp_path):
+    from click.testing import CliRunner
+
+    from engine.cli import main
+    from tests.support import PLAN_PATHS
+
+    env = {"PLANFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
+           "PLANFLOW_ATTACHMENTS_DIR": str(tmp_path / "files"), "PLANFLOW_ATTACHMENT_MAX_BYTES": "2000"}
+
+    def planflow(*args):
+        result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+        return result.exit_code, result.stdout, result.stderr
+    planflow("init")
+    planflow("deploy", *map(str, PLAN_PATHS))
+    planflow("user", "add", "wang", "--role", "intake", "--password", "pw")
+    code, number, _ = planflow("start", "general_complaint", "--data", '{"complainant": "王女士", '
+                               '"contact": "13800000000", "channel": "phone", "content": "投诉"}', "--as", "wang")
+    (tmp_path / "letter.jpg").write_bytes(JPEG)
+    (tmp_path / "setup.jpg").write_bytes(EXE)
+    (tmp_path / "big.jpg").write_bytes(JPEG * 3)
+    code, out, _ = planflow("attach", number.strip(), str(tmp_path / "letter.jpg"), "--note", "来信", "--as", "wang",
+                            "--json")
+    [row] = json.loads(out)
+    assert code == 0 and row["sha256"] == hashlib.sha256(JPEG).hexdigest()
+    assert FolderStorage(tmp_path / "files").read(row["sha256"]) == JPEG
+    code, _, err = planflow("attach", number.strip(), str(tmp_path / "setup.jpg"), "--as", "wang")
+    assert code == 2 and "not an allowed kind" in err
+    code, _, err = planflow("attach", number.strip(), str(tmp_path / "big.jpg"), "--as", "wang")
+    assert code == 2 and "larger than the limit of 2000 bytes" in err
