@@ -28,6 +28,8 @@ from engine.privacy import may_see_contact, redacted, shown_identity
 from engine.users import get_user
 
 EVIDENCE_DOWNLOADED = "evidence_downloaded"
+# Version 2: files with their SHA-256, the audit section (masked per reader) and the `masked` flag.
+PACK_FORMAT = "planflow-evidence-2"
 README = """PlanFlow evidence pack for case {number}
 
 evidence.json   the case, every audit event with its hash, signature and previous hash, the
@@ -69,7 +71,7 @@ def evidence_document(session: Session, case: Case, now: datetime, calendar: Wor
     rest = redacted({**rest, "attachments": files}, case, visible)
     rest["case"] = {**rest["case"], "complainant": complainant, "contact": contact}
     rest["plan_version"] = {**rest.get("plan_version", {}), "file": "plan.bpmn"}
-    return {**rest, "masked": not visible, "events": events, "checkpoints": section["checkpoints"],
+    return {**rest, "format": PACK_FORMAT, "masked": not visible, "events": events, "checkpoints": section["checkpoints"],
             "public_keys": section["public_keys"], "audit": section}
 
 

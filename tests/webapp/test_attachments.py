@@ -169,7 +169,7 @@ def test_compliance_pack_holds_every_part_and_no_clear_identity(login, web_desk,
         for clear in CLEAR:
             assert clear not in name and clear not in body, f"{clear} in {name}"
     doc = json.loads(pack.read("evidence.json"))
-    assert doc["masked"] and doc["case"]["complainant"] == "王**" and doc["case"]["contact"] == "138****5678"
+    assert doc["format"] == "planflow-evidence-2" and doc["masked"] and doc["case"]["complainant"] == "王**" and doc["case"]["contact"] == "138****5678"
     assert doc["attachments"][0]["sha256"] == row.sha256 and doc["attachments"][0]["name"] == "王**现场.jpg"
     assert pack.read("plan.bpmn").decode().startswith("<?xml")
     pack.extractall(tmp_path / "pack")
