@@ -43,7 +43,8 @@ class StepBudget:
     """How much engine work one advance may do before it is stopped as a runaway."""
 
     steps: int = 1_000
-    seconds: float = 30.0
+    # On SQLite a step holds the database write lock: this bounds how long other writers wait.
+    seconds: float = 10.0
     depth: int = 900   # SpiffWorkflow stops seeing tasks about 1,000 levels down its task tree
 
     @classmethod
