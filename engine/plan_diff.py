@@ -26,16 +26,35 @@ def _elements(xml: str) -> dict[str, tuple[str, str, bytes]]:
 
 
 def _attributes(node) -> bytes:
-    return repr(sorted(node.attrib.items())).encode("utf-8")
+    return repr(sorted((k, v) for k, v in node.attrib.items()
+                       if _DEFAULTS.get(etree.QName(k).localname) != v)).encode("utf-8")
+
+
+# BPMN's default attribute values: a modeler may write them or leave them out, the meaning is the same.
+_DEFAULTS = {"cancelActivity": "true", "isInterrupting": "true", "parallelMultiple": "false",
+             "isForCompensation": "false", "startQuantity": "1", "completionQuantity": "1", "isImmediate": "false",
+             "instantiate": "false", "gatewayDirection": "Unspecified", "eventGatewayType": "Exclusive",
+             "isSequential": "false", "implementation": "##unspecified", "isExecutable": "true",
+             "isClosed": "false", "processType": "None", "method": "##unspecified", "behavior": "All",
+             "triggeredByEvent": "false", "isCollection": "false"}
 
 
 def _content(node) -> bytes:
-    """The element's meaning: attributes and nested definitions, without layout and back-references."""
-    copy = etree.fromstring(etree.tostring(node))
-    for child in list(copy):
-        if etree.QName(child).localname in ("incoming", "outgoing", "flowNodeRef"):
-            copy.remove(child)
-    return etree.tostring(copy, method="c14n")
+    """The element's meaning: attributes and nested definitions, without layout and back-references,
+    default attribute values, whitespace between elements, or the order of attributes and children."""
+    return _canonical(node).encode("utf-8")
+
+
+def _canonical(node) -> str:
+    if not isinstance(node.tag, str):  # comments and processing instructions carry no meaning
+        return ""
+    attributes = sorted((key, value) for key, value in node.attrib.items()
+                        if _DEFAULTS.get(etree.QName(key).localname) != value)
+    children = sorted(_canonical(child) for child in node
+                      if isinstance(child.tag, str)
+                      and etree.QName(child).localname not in ("incoming", "outgoing", "flowNodeRef"))
+    text = (node.text or "").strip()
+    return f"<{node.tag} {attributes!r} {text!r}>" + "".join(children) + "</>"
 
 
 def diff_bpmn(old_xml: str, new_xml: str) -> dict[str, list[dict]]:

@@ -198,11 +198,13 @@ def version_json(plan_key: str, number: int):
 @role_required(OWNER)
 def view(plan_key: str, number: int):
     compare = int_arg("compare", None)
+    changes = None
     with reading() as session:
         version = _version(session, plan_key, number)
         if compare is not None:
-            _version(session, plan_key, compare)
-    return render_template("plans/view.html", key=plan_key, name=version.name, number=number, compare=compare)
+            changes = diff_bpmn(_version(session, plan_key, compare).bpmn_xml, version.bpmn_xml)
+    return render_template("plans/view.html", key=plan_key, name=version.name, number=number, compare=compare,
+                           changes=changes)
 
 
 @bp.get("/<plan_key>/diff.json")

@@ -1,0 +1,16 @@
+"""The version page lists what changed as text beside the diagram, with a legend."""
+from __future__ import annotations
+
+from engine import drafts, plans
+
+
+def test_the_version_page_lists_the_renamed_task_only(login, web_desk):
+    xml = web_desk.do(lambda s: plans.current_version(s, "general_complaint").bpmn_xml)
+    # As bpmn-js writes it back: one task renamed, default attributes dropped everywhere.
+    edited = xml.replace('name="首次联系与分级"', 'name="首次联系与分级（新）"', 1).replace(' cancelActivity="true"', "")
+    web_desk.do(drafts.deploy_draft, "general_complaint", edited, 0, "process_owner1", web_desk.now)
+    page = login("process_owner").get("/plans/general_complaint/versions/2?compare=1").get_data(as_text=True)
+    listed = page[page.index('id="pf-diff-list"'):].split("</ul>", 1)[0]
+    assert listed.count("<li") == 1 and 'data-element="Task_FirstContact"' in listed
+    assert "首次联系与分级（新）" in listed and "<strong>修改</strong>" in listed
+    assert 'id="pf-diff-legend"' in page
