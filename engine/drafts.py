@@ -101,12 +101,13 @@ def check_draft(session: Session, plan_key: str, xml: str) -> list[Problem]:
 
 
 def deploy_draft(session: Session, plan_key: str, xml: str, base_revision: int, actor: str,
-                 now: datetime) -> plans.DeployResult:
+                 now: datetime, note: str = "") -> plans.DeployResult:
     """Validate and deploy the edited diagram as a new version (DeployRejected lists every problem)."""
     _check_xml(plan_key, xml)
     base = _require_base(session, plan_key, base_revision)
     bundle = plans.bundle_with_deployed_assets(session, plan_key, {f"{plan_key}.bpmn": xml})
-    [result] = [r for r in plans.deploy(session, bundle, actor, now, in_browser=True) if r.plan_key == plan_key]
+    [result] = [r for r in plans.deploy(session, bundle, actor, now, in_browser=True, note=note)
+                if r.plan_key == plan_key]
     _append(session, plan_key, xml, base, result.version, actor, now)
     return result
 

@@ -75,6 +75,9 @@ class Bundle:
             self.problems.append(Problem("not a .bpmn, .dmn or .form file", file=filename))
 
 
+MAX_NOTE_CHARS = 500
+
+
 @dataclass(frozen=True)
 class DeployResult:
     plan_key: str
@@ -105,12 +108,13 @@ class _Candidate:
 
 
 def deploy(session: Session, bundle: Bundle, actor: str, now: datetime, *, in_browser: bool = False,
-           replace: bool = False, new_only: bool = False) -> list[DeployResult]:
+           replace: bool = False, new_only: bool = False, note: str = "") -> list[DeployResult]:
     """Validate every plan in the bundle; store changed ones as new versions, or store nothing.
 
     A deploy from files (`in_browser` false) never silently supersedes a version made in
     the browser: it is refused naming both versions unless `replace` is given. `new_only`
     (set-up) deploys only plans that have no version yet and keeps the others as they are.
+    `note` says why (shown in the version list, audited).
     """
     candidates, problems = _validate(session, bundle)
     if problems:
@@ -120,7 +124,8 @@ def deploy(session: Session, bundle: Bundle, actor: str, now: datetime, *, in_br
         superseded = [_superseding_browser_version(session, c, actor) for c, k in zip(candidates, kept) if k is None]
         if any(superseded):
             raise DeployRejected([p for p in superseded if p])
-    return [k or _store(session, c, actor, now, in_browser) for c, k in zip(candidates, kept)]
+    note = (note or "").strip()[:MAX_NOTE_CHARS]
+    return [k or _store(session, c, actor, now, in_browser, note) for c, k in zip(candidates, kept)]
 
 
 def _kept(session: Session, candidate: _Candidate) -> DeployResult | None:
@@ -379,7 +384,8 @@ def content_hash(bpmn_xml: str, forms: dict, decisions: dict, called: dict | Non
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _store(session: Session, candidate: _Candidate, actor: str, now: datetime, in_browser: bool) -> DeployResult:
+def _store(session: Session, candidate: _Candidate, actor: str, now: datetime, in_browser: bool,
+           note: str = "") -> DeployResult:
     plan = candidate.plan
     xml = candidate.xml
     digest = content_hash(xml, candidate.forms, candidate.decisions, candidate.called)
@@ -390,7 +396,7 @@ def _store(session: Session, candidate: _Candidate, actor: str, now: datetime, i
         plan_key=plan.process_id, version=(latest.version + 1) if latest else 1, name=plan.name,
         content_hash=digest, bpmn_xml=xml,
         assets={"forms": candidate.forms, "decisions": candidate.decisions, "called": candidate.called,
-                "start_form_key": plan.start_form_key, "deployed_in_browser": in_browser},
+                "start_form_key": plan.start_form_key, "deployed_in_browser": in_browser, "change_note": note},
         deployed_by=actor, deployed_at=now,
     )
     session.add(version)
@@ -399,7 +405,7 @@ def _store(session: Session, candidate: _Candidate, actor: str, now: datetime, i
                  payload={"plan": plan.process_id, "version": version.version, "content_hash": digest,
                           "file": candidate.filename, "forms": sorted(candidate.forms),
                           "called": sorted(candidate.called),
-                          "decisions": sorted(candidate.decisions)})
+                          "decisions": sorted(candidate.decisions), "note": note})
     return DeployResult(plan.process_id, version.version, True, tuple(candidate.warnings))
 
 

@@ -62,7 +62,8 @@ def plan(plan_key: str):
         versions = session.execute(select(PlanVersion).where(PlanVersion.plan_key == plan_key)
                                    .order_by(PlanVersion.version.desc())).scalars().all()
         rows = [{"version": v.version, "deployed_by": v.deployed_by, "deployed_at": v.deployed_at,
-                 "running": running.get(v.version, 0), "content_hash": v.content_hash[:12]} for v in versions]
+                 "running": running.get(v.version, 0), "content_hash": v.content_hash[:12],
+                 "note": v.assets.get("change_note") or ""} for v in versions]
         previews = migration.preview_migration(session, plan_key, current.version)
         state = drafts.editor_state(session, plan_key)
         forms = sorted(current.forms)
@@ -86,7 +87,7 @@ def modeler_messages() -> dict[str, str]:
         "conflict": _("Changed by someone else since you opened it"),
         "reload": _("Load the latest draft (discards your changes)"),
         "added": _("added"), "removed": _("removed"), "changed": _("changed"), "source_deploy": _("deploy"),
-        "source_server": _("server"),
+        "source_server": _("server"), "note_needed": _("Say in a few words what this version changes."),
     }
 
 
@@ -156,7 +157,9 @@ def _problems(error: DeployRejected) -> list[dict]:
 def deploy(plan_key: str):
     try:
         xml, base = _editor_body()
-        result = run(drafts.deploy_draft, plan_key, xml, base, current_user.username, utcnow())
+        note = (request.get_json(silent=True) or {}).get("note") or ""
+        result = run(drafts.deploy_draft, plan_key, xml, base, current_user.username, utcnow(),
+                     note if isinstance(note, str) else "")
     except DeployRejected as rejected:
         return _json_error(rejected, problems=_problems(rejected))
     except drafts.DraftChanged as changed:
@@ -231,7 +234,8 @@ def upload():
     key = bpmn[0].rsplit("/", 1)[-1][:-len(".bpmn")]
     try:
         results = run(lambda s: plans.deploy(s, plans.bundle_with_deployed_assets(s, key, files),
-                                             current_user.username, utcnow(), in_browser=True))
+                                             current_user.username, utcnow(), in_browser=True,
+                                             note=request.form.get("note", "")))
     except DeployRejected as rejected:
         return render_template("plans/rejected.html", problems=rejected.problems), 422
     for result in results:

@@ -20,10 +20,18 @@ def test_owner_renames_a_task_in_the_modeler_and_deploys_version_2(browser, live
     expect(name).to_have_value(re.compile("首次联系"))
     name.fill("首次联系、分级与登记核对")
     screenshot(page, "modeler")
+    page.click("#pf-deploy")  # a deploy without a change note is not sent
+    expect(page.locator("#pf-status")).to_contain_text("请简要说明")
+    page.fill("#pf-change-note", "首次联系步骤加上登记核对")
     page.click("#pf-deploy")
     page.wait_for_url(f"{live_server}/plans/general_complaint", timeout=30000)
     expect(page.locator('#versions tr[data-version="2"]')).to_have_count(1)
+    expect(page.locator('#versions tr[data-version="2"] .change-note')).to_have_text("首次联系步骤加上登记核对")
     expect(page.locator("[role=status]").first).to_contain_text("2")
+
+    page.goto(f"{live_server}/plans/general_complaint/versions/2?compare=1")
+    expect(page.locator("#pf-diff-list li")).to_have_count(1)
+    expect(page.locator("#pf-diff-list")).to_contain_text("首次联系、分级与登记核对")
 
     page.goto(f"{live_server}/plans/general_complaint/versions/2?compare=1")
     changed = page.locator('.djs-element[data-element-id="Task_FirstContact"].pf-changed')

@@ -128,14 +128,14 @@ export async function mount(root) {
   }
 
   // Sends the diagram to save or deploy; returns the parsed response, or null when it failed.
-  async function submit(url, pending) {
+  async function submit(url, pending, extra = {}) {
     if (busy) return null;
     busy = true;
     for (const button of [saveButton, deployButton]) if (button) button.disabled = true;
     status(t(pending));
     try {
       const { xml } = await modeler.saveXML({ format: true });
-      const result = await postJSON(url, { xml, base_revision: baseRevision });
+      const result = await postJSON(url, { xml, base_revision: baseRevision, ...extra });
       const error = result.body && result.body.error;
       if (result.status === 409 && error) {
         showConflict(error);
@@ -175,7 +175,15 @@ export async function mount(root) {
 
   if (deployButton) {
     deployButton.addEventListener('click', async () => {
-      const body = await submit(urls.deploy, 'deploying');
+      // A deploy says why: the note is shown in the version list and kept in the audit trail.
+      const noteInput = document.querySelector('#pf-change-note');
+      const note = noteInput ? noteInput.value.trim() : '';
+      if (noteInput && !note) {
+        status(t('note_needed'), 'error');
+        noteInput.focus();
+        return;
+      }
+      const body = await submit(urls.deploy, 'deploying', { note });
       if (!body) return;
       dirty = false;
       panel.set('deploy', []);
