@@ -81,13 +81,13 @@ _sqlite_templates: dict[tuple, Path] = {}
 def open_desk(session_factory, db_url: str, now, tmp_path_factory, paths=PLAN_PATHS) -> Desk:
     """Plans of `paths` (default: processes/ and forms/) deployed and one user per role.
 
-    On SQLite the deployed database is built once per run and copied for each test
-    (deploying ten plans for every test would dominate the suite's time); on
-    PostgreSQL each test deploys for real.
+    The deployed database is built once per run and copied for each test (deploying a
+    dozen plans for every test would dominate the suite's time): on SQLite as a file, on
+    PostgreSQL as snapshot tables in the run's schema, copied back into the emptied tables.
     """
-    if not db_url.startswith("sqlite"):
-        return Desk.open(session_factory, now, paths)
     key = tuple(map(str, paths))
+    if not db_url.startswith("sqlite"):
+        return _open_postgres_desk(session_factory, now, paths, key)
     template = _sqlite_templates.get(key)
     if template is None:
         template = tmp_path_factory.mktemp("template") / "deployed.sqlite3"
@@ -103,6 +103,34 @@ def open_desk(session_factory, db_url: str, now, tmp_path_factory, paths=PLAN_PA
     for suffix in ("-wal", "-shm"):
         Path(f"{target}{suffix}").unlink(missing_ok=True)
     shutil.copyfile(template, target)
+    return Desk(session_factory, now)
+
+
+_postgres_templates: dict[tuple, str] = {}
+
+
+def _open_postgres_desk(session_factory, now, paths, key) -> Desk:
+    tables = [table.name for table in Base.metadata.sorted_tables]
+    engine = session_factory.kw["bind"]
+    prefix = _postgres_templates.get(key)
+    if prefix is None:
+        desk = Desk.open(session_factory, now, paths)
+        prefix = _postgres_templates[key] = f"tpl{len(_postgres_templates)}_"
+        with engine.begin() as conn:
+            for table in tables:
+                conn.execute(text(f'DROP TABLE IF EXISTS "{prefix}{table}"'))
+                conn.execute(text(f'CREATE TABLE "{prefix}{table}" AS TABLE "{table}"'))
+        return desk
+    with engine.begin() as conn:   # the tables were emptied by `db_url`
+        for table in tables:
+            conn.execute(text(f'INSERT INTO "{table}" SELECT * FROM "{prefix}{table}"'))
+        for table in Base.metadata.sorted_tables:
+            for column in table.primary_key.columns:
+                sequence = conn.execute(text("SELECT pg_get_serial_sequence(:t, :c)"),
+                                        {"t": table.name, "c": column.name}).scalar()
+                if sequence:
+                    conn.execute(text(f'SELECT setval(:s, COALESCE((SELECT MAX("{column.name}") '
+                                      f'FROM "{table.name}"), 0) + 1, false)'), {"s": sequence})
     return Desk(session_factory, now)
 
 
