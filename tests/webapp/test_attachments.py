@@ -275,3 +275,22 @@ def test_the_api_cannot_claim_a_file_it_did_not_upload(api, web_desk, verify_ste
     assert rows(web_desk) == [] and web_desk.task(number, "Task_VerifyNegotiate").status == TaskStatus.OPEN
     assert client.post(f"/api/v1/tasks/{task.id}/complete", headers=headers,
                        json={"data": ANSWER}).status_code == 200
+
+
+def test_uploads_without_the_csrf_token_are_refused(web_desk, registered, tmp_path):
+    app = create_app({"TESTING": True, "SECRET_KEY": "test", "ATTACHMENTS_DIR": str(tmp_path / "csrf")},
+                     session_factory=web_desk.session_factory)
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    assert client.post("/login", data={"username": "intake1", "password": "secret",
+                                       "csrf_token": token}).status_code == 302
+    response = client.post(f"/cases/{registered}/attachments", content_type="multipart/form-data",
+                           data={"files": [(io.BytesIO(JPEG), "a.jpg")]})
+    assert response.status_code == 400 and rows(web_desk) == []
+    case_page = client.get(f"/cases/{registered}").get_data(as_text=True)
+    form = case_page.split('id="attach-form"', 1)[1]
+    token = form.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    response = client.post(f"/cases/{registered}/attachments", content_type="multipart/form-data",
+                           data={"files": [(io.BytesIO(JPEG), "a.jpg")], "csrf_token": token})
+    assert response.status_code == 303 and len(rows(web_desk)) == 1
