@@ -25,8 +25,9 @@ class DraftChanged(Conflict):
 
     code = "draft_changed"
 
-    def __init__(self, message: str, changes: dict):
+    def __init__(self, message: str, changes: dict, revision: int | None = None):
         self.changes = changes
+        self.revision = revision  # the latest revision: an editor may save on top of it, keeping its own draft
         super().__init__(message)
 
 
@@ -66,7 +67,7 @@ def _require_base(session: Session, plan_key: str, base_revision: int) -> PlanDr
     changes = diff_bpmn(base_xml, latest.bpmn_xml)
     raise DraftChanged(f"plan '{plan_key}' was changed by {latest.saved_by} at {latest.saved_at:%Y-%m-%d %H:%M} "
                        f"UTC since you opened it (revision {base_revision} → {latest.revision}); "
-                       f"reload to see their changes", changes)
+                       f"reload to see their changes", changes, latest.revision)
 
 
 def _check_xml(plan_key: str, xml: str) -> None:

@@ -88,6 +88,8 @@ def modeler_messages() -> dict[str, str]:
         "reload": _("Load the latest draft (discards your changes)"),
         "added": _("added"), "removed": _("removed"), "changed": _("changed"), "source_deploy": _("deploy"),
         "source_server": _("server"), "note_needed": _("Say in a few words what this version changes."),
+        "see_theirs": _("See theirs beside yours (new window)"),
+        "keep_mine": _("Keep my draft (save it on top of theirs)"),
     }
 
 
@@ -97,6 +99,15 @@ def edit(plan_key: str):
     with reading() as session:
         current = plans.current_version(session, plan_key)
     return render_template("plans/edit.html", key=plan_key, name=current.name, messages=modeler_messages())
+
+
+@bp.get("/<plan_key>/latest")
+@role_required(OWNER)
+def latest(plan_key: str):
+    """The latest saved draft (or the deployed version), read-only: theirs, to compare beside one's own editor."""
+    with reading() as session:
+        state = drafts.editor_state(session, plan_key)
+    return render_template("plans/latest.html", key=plan_key, state=state)
 
 
 @bp.get("/<plan_key>/editor.json")
@@ -126,7 +137,7 @@ def save_draft(plan_key: str):
         xml, base = _editor_body()
         revision = run(drafts.save_draft, plan_key, xml, base, current_user.username, utcnow())
     except drafts.DraftChanged as changed:
-        return _json_error(changed, changes=changed.changes)
+        return _json_error(changed, changes=changed.changes, revision=changed.revision)
     except PlanFlowError as error:
         return _json_error(error)
     return jsonify({"revision": revision})
@@ -163,7 +174,7 @@ def deploy(plan_key: str):
     except DeployRejected as rejected:
         return _json_error(rejected, problems=_problems(rejected))
     except drafts.DraftChanged as changed:
-        return _json_error(changed, changes=changed.changes)
+        return _json_error(changed, changes=changed.changes, revision=changed.revision)
     except PlanFlowError as error:
         return _json_error(error)
     return _deployed(plan_key, result)

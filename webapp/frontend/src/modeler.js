@@ -73,7 +73,22 @@ export async function mount(root) {
     findShape: (id) => findShape(modeler, id),
     select,
     reload: () => load(),
+    // Keep my draft: save it on top of theirs (theirs stays in the revision history).
+    keepMine: async () => {
+      if (conflictRevision === null) return;
+      baseRevision = conflictRevision;
+      const body = await submit(urls.save, 'saving');
+      if (!body) return;
+      baseRevision = body.revision;
+      conflictRevision = null;
+      dirty = false;
+      panel.setConflict(null);
+      markOnly(modeler, 'pf-changed', []);
+      status(t('saved', { revision: body.revision }), 'ok');
+    },
+    theirsUrl: root.dataset.latestUrl,
   });
+  let conflictRevision = null;
 
   const markProblems = () => markOnly(modeler, 'pf-problem',
     [...panel.get('deploy'), ...panel.get('server')].map((p) => p.elementId));
@@ -84,6 +99,7 @@ export async function mount(root) {
 
   const showConflict = (error) => {
     const changes = error.changes || {};
+    conflictRevision = typeof error.revision === 'number' ? error.revision : null;
     panel.setConflict({ message: error.message, changes });
     markOnly(modeler, 'pf-changed',
       ['added', 'removed', 'changed'].flatMap((kind) => (changes[kind] || []).map(itemId)));

@@ -22,12 +22,14 @@ function el(tag, attrs = {}, ...children) {
  * selects and scrolls to it, `reload()` loads the latest draft after a conflict.
  */
 export class ProblemsPanel {
-  constructor(container, t, { findShape, select, reload }) {
+  constructor(container, t, { findShape, select, reload, keepMine, theirsUrl }) {
     this._container = container;
     this._t = t;
     this._findShape = findShape;
     this._select = select;
     this._reload = reload;
+    this._keepMine = keepMine;
+    this._theirsUrl = theirsUrl;
     this._lists = { deploy: [], server: [], lint: [] };
     this._conflict = null;
   }
@@ -111,6 +113,12 @@ export class ProblemsPanel {
       el('h3', {}, t('conflict')),
       el('p', { className: 'pf-conflict-message' }, message),
       el('ul', { className: 'pf-change-list' }, ...rows),
-      el('button', { type: 'button', className: 'pf-reload', onclick: () => this._reload() }, t('reload')));
+      // Nothing is lost either way: theirs opens beside this editor, and keeping mine saves it as the next revision.
+      el('p', { className: 'pf-conflict-actions' },
+        this._theirsUrl ? el('a', { href: this._theirsUrl, target: '_blank', rel: 'noopener', className: 'pf-theirs' },
+          t('see_theirs')) : null, ' ',
+        this._keepMine ? el('button', { type: 'button', className: 'pf-keep-mine', onclick: () => this._keepMine() },
+          t('keep_mine')) : null, ' ',
+        el('button', { type: 'button', className: 'pf-reload secondary', onclick: () => this._reload() }, t('reload'))));
   }
 }
