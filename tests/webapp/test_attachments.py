@@ -294,3 +294,29 @@ def test_uploads_without_the_csrf_token_are_refused(web_desk, registered, tmp_pa
     response = client.post(f"/cases/{registered}/attachments", content_type="multipart/form-data",
                            data={"files": [(io.BytesIO(JPEG), "a.jpg")], "csrf_token": token})
     assert response.status_code == 303 and len(rows(web_desk)) == 1
+
+
+@pytest.fixture
+def audit_folder(tmp_path, monkeypatch):
+    """Keys and checkpoints of this test only (set before any event is signed)."""
+    folder = tmp_path / "audit"
+    monkeypatch.setenv("PLANFLOW_AUDIT_DIR", str(folder))
+    return folder
+
+
+def test_the_pack_carries_the_checkpoints_covering_the_case_and_verifies_with_them(audit_folder, login, web_desk,
+                                                                                   photo_case, tmp_path):
+    from engine import audit
+    number, row = photo_case
+    audit.anchor(web_desk.session_factory, web_desk.now)
+    _, pack = _pack(login("compliance"), number)
+    doc = json.loads(pack.read("evidence.json"))
+    with transaction(web_desk.session_factory, readonly=True) as session:
+        case_id = str(cases.get_case(session, number).id)
+    assert doc["checkpoints"] and all(case_id in c["cases"] for c in doc["checkpoints"])
+    assert json.loads(pack.read("checkpoints.json")) == doc["checkpoints"]
+    pack.extractall(tmp_path / "anchored")
+    key = next(audit_folder.rglob("*.pem"))
+    checked = subprocess.run([sys.executable, "verify.py", "evidence.json", "--key", str(key)],
+                             cwd=tmp_path / "anchored", capture_output=True, text=True)
+    assert checked.returncode == 0 and "checkpoint" in checked.stdout, checked.stdout + checked.stderr
