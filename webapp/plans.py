@@ -248,7 +248,8 @@ def upload():
                                              current_user.username, utcnow(), in_browser=True,
                                              note=request.form.get("note", "")))
     except DeployRejected as rejected:
-        return render_template("plans/rejected.html", problems=rejected.problems), 422
+        return render_template("plans/rejected.html", problems=rejected.problems,
+                               note=request.form.get("note", "")), 422
     for result in results:
         flash(_("%(plan)s: version %(num)d", plan=result.plan_key, num=result.version), "success")
     _flash_warnings(results)
