@@ -53,6 +53,7 @@ class _Walk:
         self.expected: dict[int | None, dict[int, list]] = defaultdict(lambda: defaultdict(list))
         self.checked = 0
         self.purged: dict[int, list] = {}  # case id → its chain's head when it was deleted by retention
+        self.broken: set = set()  # chains with a problem already named; nothing more is said about them
 
     def expect(self, chain: int | None, head: list, label: str) -> None:
         position, digest = head[0], head[1]
@@ -62,7 +63,7 @@ class _Walk:
     def walk(self, events) -> dict[int | None, tuple[int, str]]:
         """Check each chain in order; the stored (length, last hash) of every chain walked."""
         ends: dict[int | None, tuple[int, str]] = {}
-        broken: set = set()
+        broken = self.broken
         for event in events:
             chain = event.case_id
             if chain in broken:
@@ -102,7 +103,7 @@ class _Walk:
 
     def missing_tails(self, ends: dict, chains) -> None:
         """Positions a checkpoint or anchor recorded beyond what is stored: deleted events."""
-        for chain in chains:
+        for chain in chains - self.broken:
             length = ends.get(chain, (0, GENESIS_HASH))[0]
             if chain in self.purged and chain not in ends:
                 self._purged_chain(chain)
@@ -126,6 +127,8 @@ class _Walk:
     def heads(self, ends: dict, heads) -> None:
         for head in heads:
             chain = None if head.id == GLOBAL_CHAIN else head.id
+            if chain in self.broken:
+                continue
             length, last = ends.get(chain, (0, GENESIS_HASH))
             if (head.last_seq, head.last_hash) != (length, last):
                 self.problems.append((None, f"the head row of {_chain_name(chain)} records {head.last_seq} event(s) "
