@@ -18,6 +18,7 @@ from engine import audit, calendar_store, cases, inbox, logins, messages, plans,
 from engine import attachments, file_store
 from engine import retention
 from engine.audit import keys as audit_keys
+from engine.audit import upgrade as audit_upgrade
 from engine.calendar_load import load_calendar_file as calendar_load_use_case
 from engine.clock import utcnow
 from engine.config import Settings
@@ -146,8 +147,11 @@ def main(debug):
 @pass_ctx
 @domain_errors
 def init(ctx: Context):
-    """Create the database tables (safe to run again)."""
-    ctx.session_factory(create=True)
+    """Create the database tables (safe to run again); an audit trail of an older form is upgraded."""
+    factory = ctx.session_factory(create=True)
+    upgraded = audit_upgrade.upgrade_legacy_trail(factory.kw["bind"])
+    if upgraded is not None:
+        click.echo(f"audit trail upgraded: {upgraded} event(s) verified, re-chained per case and signed")
     click.echo(f"database ready: {ctx.settings.database_url.split('@')[-1]}")
 
 
