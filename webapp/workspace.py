@@ -5,12 +5,13 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engine import audit, cases, comments, users
+from engine import audit, calendar_store, cases, comments, users
 from engine.clock import utcnow
 from engine.errors import PermissionDenied
 from engine.workspace import Happening, case_workspace
 from webapp.db import reading, run
 from webapp.i18n import english, role_name
+from webapp.views import task_row
 
 bp = Blueprint("workspace", __name__)
 
@@ -21,10 +22,13 @@ def workspace_for(number: str) -> dict:
     with reading() as session:
         case = cases.get_case(session, number)
         viewer = users.get_user(session, current_user.username)
-        if not cases.works_on_case(viewer, case, cases.case_tasks(session, case.id)):
+        tasks = cases.case_tasks(session, case.id)
+        if not cases.works_on_case(viewer, case, tasks):
             raise PermissionDenied(_("Only the people working this case can see it."))
         space = case_workspace(session, case, viewer, english())
-    return {"space": space, "history": [(h, sentence(h)) for h in space.history]}
+        now, calendar = utcnow(), calendar_store.current(session)
+        open_rows = [task_row(t, viewer, now, calendar) for t in tasks if t.status.value == "open"]
+    return {"space": space, "history": [(h, sentence(h)) for h in space.history], "open": open_rows}
 
 
 def sentence(happening: Happening) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from engine import cases
 from engine.models import AuditEvent
 from tests.support import username_for
 
@@ -83,3 +84,17 @@ def test_people_not_working_the_case_cannot_comment(login, registered, web_desk,
     response = login(role).post(f"/cases/{registered}/comments", data={"text": "hello"})
     assert response.status_code == 403
     assert not web_desk.do(lambda s: s.execute(select(AuditEvent).where(AuditEvent.kind == "comment_added")).first())
+
+
+def test_the_task_page_says_who_holds_each_open_task_of_the_case_and_when_it_is_due(login, web_desk):
+    number = web_desk.start("general_complaint", {"complainant": "王女士", "contact": "13812345678",
+                                                  "channel": "phone", "category": "service", "content": "紧急投诉"})
+    web_desk.complete(number, "Task_FirstContact", {"contact_note": "已联系", "grade": "urgent"})
+    web_desk.complete(number, "Task_EmergencyActivation", {"measures": "成立专班"})
+    statement = web_desk.task(number, "Task_PublicStatement")
+    web_desk.do(cases.claim_task, statement.id, "pr1", web_desk.now)
+    urgent = web_desk.task(number, "Task_UrgentHandle").id
+    page = login("handler").get(f"/tasks/{urgent}").get_data(as_text=True)
+    held = page[page.index('id="case-open-tasks"'):].split("</section>", 1)[0]
+    assert "舆情研判与对外声明" in held and "pr1" in held and "紧急处置" in held and "未认领" in held
+    assert "小时后到期" in held or "个工作日后到期" in held
