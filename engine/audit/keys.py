@@ -99,12 +99,18 @@ def write_new_key(file: Path) -> None:
     file.parent.mkdir(parents=True, exist_ok=True)
     pem = Ed25519PrivateKey.generate().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                      serialization.NoEncryption())
-    try:
-        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
+    # Written whole under a temporary name, then linked into place: a process starting at the
+    # same moment either finds the complete file or creates its own, never a half-written one.
+    temporary = file.with_name(f"{file.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)
+    try:
+        os.link(temporary, file)
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink()
 
 
 def keep_public_key(current: Signer | None = None) -> Path:

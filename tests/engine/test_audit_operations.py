@@ -165,3 +165,12 @@ def test_a_checkpoint_folder_that_cannot_be_written_does_not_stop_the_worker(des
     anchored = run(desk.session_factory, lambda s: s.execute(
         select(AuditEvent).where(AuditEvent.kind == "audit_anchored")).scalar_one())
     assert anchored.payload["cases"]  # the heads are kept in the global chain meanwhile
+
+
+def test_a_new_signing_key_file_is_private_and_never_replaced(tmp_path):
+    file = tmp_path / "instance" / "audit_key"
+    keys.write_new_key(file)
+    first = file.read_bytes()
+    keys.write_new_key(file)
+    assert file.read_bytes() == first and (file.stat().st_mode & 0o777) == 0o600
+    assert [p.name for p in file.parent.iterdir()] == ["audit_key"]
