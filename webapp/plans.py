@@ -88,7 +88,7 @@ def modeler_messages() -> dict[str, str]:
         "reload": _("Load the latest draft (discards your changes)"),
         "added": _("added"), "removed": _("removed"), "changed": _("changed"), "source_deploy": _("deploy"),
         "source_server": _("server"), "note_needed": _("Say in a few words what this version changes."),
-        "see_theirs": _("See theirs beside yours (new window)"),
+        "see_theirs": _("See theirs beside yours (new window)"), "source_lint": _("modeler check"),
         "keep_mine": _("Keep my draft (save it on top of theirs)"),
     }
 

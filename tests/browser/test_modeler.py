@@ -19,6 +19,9 @@ def test_owner_renames_a_task_in_the_modeler_and_deploys_version_2(browser, live
     name = page.locator("#pf-properties #bio-properties-panel-name")
     expect(name).to_have_value(re.compile("首次联系"))
     name.fill("首次联系、分级与登记核对")
+    # bpmn-js's own words in the page's language: the palette and the properties panel.
+    expect(page.locator('.djs-palette .entry[aria-label="创建任务"]')).to_have_count(1)
+    expect(page.locator("#pf-properties .bio-properties-panel-group-header-title", has_text="常规")).to_have_count(1)
     screenshot(page, "modeler")
     page.click("#pf-deploy")  # a deploy without a change note is not sent
     expect(page.locator("#pf-status")).to_contain_text("请简要说明")

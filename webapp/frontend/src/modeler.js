@@ -21,6 +21,13 @@ export { view } from './viewer.js';
 
 const CHECK_DELAY_MS = 800;
 
+/** bpmn-js's translate service with the page's dictionary (English template → the user's language). */
+function translateModule(words) {
+  const translate = (template, replacements = {}) => (words[template] || template)
+    .replace(/{([^}]+)}/g, (_, key) => (key in replacements ? replacements[key] : `{${key}}`));
+  return { translate: ['value', translate] };
+}
+
 /** Mounts the modeler on the page around `root`; resolves to the bpmn-js modeler once loaded. */
 export async function mount(root) {
   const t = messages(root);
@@ -47,6 +54,7 @@ export async function mount(root) {
       CamundaPlatformPropertiesProviderModule,
       CamundaBehaviorsModule,
       lintModule,
+      translateModule(JSON.parse(root.dataset.diagramWords || '{}')),
     ],
     moddleExtensions: { camunda: camundaModdle },
     linting: { bpmnlint: lintConfig, active: true },
