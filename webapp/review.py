@@ -244,5 +244,7 @@ def monthly_csv():
                     "median_handling_working_days"):
         writer.writerow([label, measure, "", getattr(report, measure)])
     writer.writerow([label, "repeat_complainants", "", len(report.repeat_complainants)])
+    if report.checkpoint:
+        writer.writerow([label, "audit_checkpoint", report.checkpoint["at"], report.checkpoint["global"][1]])
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="planflow-{label}.csv"'})

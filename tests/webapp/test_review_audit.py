@@ -27,6 +27,8 @@ def test_monthly_report_prints_the_last_checkpoint_of_the_month(login, web_desk,
     checkpoint = audit.anchor(web_desk.session_factory, web_desk.now + timedelta(hours=1))
     page = client.get(f"/review/monthly?month={month}").get_data(as_text=True)
     assert "审计检查点" in page and checkpoint["global"][1] in page and checkpoint["key_id"] in page
+    csv = client.get(f"/review/monthly.csv?month={month}").get_data(as_text=True)
+    assert f"{month},audit_checkpoint,{checkpoint['at']},{checkpoint['global'][1]}" in csv
 
 
 def test_a_case_whose_last_events_were_deleted_shows_the_chain_broken(login, web_desk, audit_dir):
