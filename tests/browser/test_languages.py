@@ -40,3 +40,47 @@ def test_rendered_english_pages_hold_no_chinese(browser, live_server, web_desk, 
         text = handler.inner_text("main") + handler.inner_text("header nav")
         assert not CJK.search(text), (path, CJK.findall(text)[:20], text[:500])
     screenshot(handler, "task-page-en")
+
+
+VISIBLE_TEXT = """() => {
+  const copy = document.body.cloneNode(true);
+  // The diagram is the plan as drawn (its own names); code, scripts and text marked with its own lang are not prose.
+  copy.querySelectorAll('[lang], #pf-canvas, code, script, style, noscript, .djs-container').forEach((e) => e.remove());
+  return copy.textContent.replace(/\\s+/g, ' ');
+}"""
+NAMES = {"PlanFlow", "CSV", "BPMN", "DMN", "JSON", "SHA", "KB", "bpmn", "io", "zip", "PDF", "Camunda", "Modeler"}
+ENGLISH = re.compile(r"(?<![\w.@/-])[A-Za-z]{3,}(?![\w@/-])")
+
+
+def test_rendered_pages_of_every_role_keep_to_one_language(browser, live_server, web_desk):
+    problems = {}
+    for locale in ("zh", "en"):
+        english = locale == "en"
+        # Data in neither script: lists show every case, and what people typed is not the product's text.
+        data = {"complainant": f"K-{locale}", "content": "0571-88886666", "contact_note": "13:30"}
+        number = web_desk.start("general_complaint", {"complainant": data["complainant"], "contact": "13812345678",
+                                                      "channel": "phone", "category": "service",
+                                                      "content": data["content"]})
+        web_desk.complete(number, "Task_FirstContact", {"contact_note": data["contact_note"], "grade": "general"})
+        task_id = web_desk.task(number, "Task_VerifyNegotiate").id
+        walks = {"handler1": ["/?list=queue", f"/tasks/{task_id}", f"/cases/{number}"],
+                 "office_director1": ["/team"],
+                 "process_owner1": ["/plans/", "/plans/general_complaint"],
+                 "compliance1": ["/review/cases", f"/review/cases/{number}", "/review/monthly",
+                                 "/review/plans/general_complaint/v1/heatmap"]}
+        for username, paths in walks.items():
+            page = log_in(browser, live_server, username)
+            page.locator("header form button[lang]").click()  # switch, then back when needed
+            page.wait_for_load_state()
+            if (page.locator("html").get_attribute("lang") == "en") != english:
+                page.locator("header form button[lang]").click()
+                page.wait_for_load_state()
+            for path in paths:
+                page.goto(f"{live_server}{path}")
+                page.wait_for_load_state("networkidle")
+                text = page.evaluate(VISIBLE_TEXT)
+                found = CJK.findall(text) if english else [w for w in ENGLISH.findall(text) if w not in NAMES]
+                if found:
+                    problems[(locale, path)] = found[:10]
+            page.close()
+    assert not problems, problems
