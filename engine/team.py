@@ -61,10 +61,9 @@ def team_view(session: Session, viewer: User, now: datetime, share: float, plan:
         view.plan_names[plan_key] = plan_name or plan_key
         counts = view.groups.setdefault((plan_key, task.case.grade or "", task.role), Counter())
         counts["total"] += 1
-        for name in STATES[:3]:
-            if name == "escalated" and task.escalated_from or name == "overdue" and current == "overdue" or \
-                    name == "due_soon" and due_soon(task, now, share):
-                counts[name] += 1
+        counts["overdue"] += current == "overdue"
+        counts["escalated"] += bool(task.escalated_from)
+        counts["due_soon"] += due_soon(task, now, share)
         if state is None or state == current or (state == "escalated" and task.escalated_from):
             listed.append(TeamTask(task, plan_key, plan_name or plan_key, current))
     listed.sort(key=lambda t: (STATES.index(t.state), t.task.due_sort, t.task.id))

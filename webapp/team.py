@@ -5,13 +5,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from engine import cases, team, users
+from engine import calendar_store, cases, team, users
 from engine.clock import utcnow
 from engine.config import Settings
 from webapp.auth import role_required
 from webapp.db import reading, run
 from webapp.i18n import due_phrase, role_name, task_name
-from engine import calendar_store
 
 bp = Blueprint("team", __name__)
 SUPERVISORS = tuple(sorted(cases.SUPERVISOR_ROLES))

@@ -13,7 +13,6 @@ from html.parser import HTMLParser
 
 import pytest
 
-from engine import users
 from tests.webapp.conftest import submit
 from webapp import create_app
 
