@@ -46,6 +46,11 @@ class Step:
     actor: str
     at: datetime
     answers: tuple[Answer, ...]
+    due_at: datetime | None = None
+
+    @property
+    def late(self) -> bool:
+        return self.due_at is not None and self.at > self.due_at
 
 
 @dataclass(frozen=True)
@@ -94,7 +99,8 @@ def case_workspace(session: Session, case: Case, viewer: User, english: bool) ->
         elif event.kind == audit.EventKind.TASK_COMPLETED:
             form = forms.get(task.form_key or "", {}) if task else {}
             given = answers(form, payload.get("data") or {}, visible, english)
-            space.steps.append(Step(payload.get("task_id"), name, role, event.actor, event.occurred_at, given))
+            space.steps.append(Step(payload.get("task_id"), name, role, event.actor, event.occurred_at, given,
+                                    task.due_at if task else None))
             space.history.append(Happening(event.kind, event.occurred_at, event.actor, name, role, answers=given))
         elif event.kind == COMMENT_ADDED:
             comment = Happening(event.kind, event.occurred_at, event.actor, text=str(payload.get("text", "")))

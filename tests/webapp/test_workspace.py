@@ -98,3 +98,13 @@ def test_the_task_page_says_who_holds_each_open_task_of_the_case_and_when_it_is_
     held = page[page.index('id="case-open-tasks"'):].split("</section>", 1)[0]
     assert "舆情研判与对外声明" in held and "pr1" in held and "紧急处置" in held and "未认领" in held
     assert "小时后到期" in held or "个工作日后到期" in held
+
+
+def test_each_earlier_step_says_whether_it_met_its_deadline(login, registered, web_desk):
+    from datetime import timedelta
+    web_desk.now += timedelta(days=2)  # first contact is due 24 h after receipt
+    web_desk.complete(registered, "Task_FirstContact", {"contact_note": "已联系", "grade": "general"})
+    task_id = web_desk.task(registered, "Task_VerifyNegotiate").id
+    page = login("handler").get(f"/tasks/{task_id}").get_data(as_text=True)
+    step = page[page.index('id="steps"'):].split("</article>", 1)[0]
+    assert "超期完成" in step and "按时完成" not in step
