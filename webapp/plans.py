@@ -119,7 +119,17 @@ def editor_json(plan_key: str):
 
 
 def _json_error(error: PlanFlowError, **extra):
-    return jsonify(error_body(error.code, str(error), **extra)), status_of(error)
+    return jsonify(error_body(error.code, _page_message(error), **extra)), status_of(error)
+
+
+def _page_message(error: PlanFlowError) -> str:
+    """The editor's status line in the user's language for the errors it shows most (the detail is in the list)."""
+    if isinstance(error, drafts.DraftChanged):
+        return _("Changed by someone else since you opened it (now revision %(num)d); see the list below.",
+                 num=error.revision or 0)
+    if isinstance(error, DeployRejected):
+        return _("Deploy refused: %(count)d problem(s).", count=len(error.problems))
+    return str(error)
 
 
 def _editor_body() -> tuple[str, int]:

@@ -30,6 +30,7 @@ def test_on_a_conflict_the_owner_sees_theirs_and_keeps_their_own_draft(browser, 
     second.click("#pf-save-draft")
     conflict = second.locator(".pf-conflict")
     expect(conflict).to_contain_text("Task_FirstContact")
+    expect(second.locator("#pf-status")).to_contain_text("已被他人修改（现为修订 1）")
     theirs = conflict.locator("a.pf-theirs")
     with second.context.expect_page() as opened:
         theirs.click()
