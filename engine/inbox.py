@@ -136,7 +136,7 @@ def due_soon(task: Task, now: datetime, share: float) -> bool:
 
 
 def claimable_and_mine(session: Session, user: User, now: datetime, limit: int = MAX_PER_PAGE) -> list[Task]:
-    """Open tasks a user holds or may claim, soonest due first (the CLI's `tasks`)."""
+    """Open tasks a user holds or may claim, escalated first, then soonest due (the CLI's `tasks`)."""
     mine = task_list(session, user, "mine", now, InboxFilter(per_page=limit)).tasks
     queue = task_list(session, user, "queue", now, InboxFilter(per_page=limit)).tasks
-    return sorted(mine + queue, key=lambda t: (t.due_sort, t.id))[:limit]
+    return sorted(mine + queue, key=lambda t: (t.escalated_from is None, t.due_sort, t.id))[:limit]
