@@ -49,16 +49,18 @@ class PlanLabels:
 
 def labels_for(version: PlanVersion) -> PlanLabels:
     """The labels of a version, built once per process."""
+    # Keyed by content, not row id: ids repeat across databases (a test run, a restored backup).
+    key = (version.plan_key, version.content_hash)
     with _lock:
-        found = _cache.get(version.id)
+        found = _cache.get(key)
     if found is None:
         found = _build(version)
         with _lock:
-            _cache[version.id] = found
+            _cache[key] = found
     return found
 
 
-_cache: dict[int, PlanLabels] = {}
+_cache: dict[tuple[str, str], PlanLabels] = {}
 _lock = threading.Lock()
 
 
