@@ -108,3 +108,11 @@ def test_each_earlier_step_says_whether_it_met_its_deadline(login, registered, w
     page = login("handler").get(f"/tasks/{task_id}").get_data(as_text=True)
     step = page[page.index('id="steps"'):].split("</article>", 1)[0]
     assert "超期完成" in step and "按时完成" not in step
+
+
+def test_a_handler_sent_back_by_a_rejected_approval_sees_the_reason_on_the_task_page(login, registered, web_desk):
+    answered_to_dept_head(web_desk, registered)
+    web_desk.complete(registered, "Task_ApproveDeptHead", {"approved": "no", "rejection_reason": "证据不足，请补充损失凭证"})
+    task_id = web_desk.task(registered, "Task_ReviseCompensation").id
+    page = login("handler").get(f"/tasks/{task_id}").get_data(as_text=True)
+    assert "证据不足，请补充损失凭证" in page
