@@ -17,6 +17,13 @@ OUTPUT = ROOT / "test-output" / "browser"
 
 
 @pytest.fixture
+def db_url(tmp_path):
+    """SQLite only: these tests are about the browser; every route's database work runs on both
+    backends in tests/webapp, and a second Chromium pass per test would double the suite's slowest part."""
+    return f"sqlite:///{tmp_path / 'planflow.sqlite3'}"
+
+
+@pytest.fixture
 def live_server(web_desk):
     """The app served by a real WSGI server in a thread; yields its base URL."""
     if not (ROOT / "webapp" / "static" / "dist" / "form-viewer.umd.js").exists():

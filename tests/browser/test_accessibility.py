@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser.pages import log_in
 from tests.support import ROOT
 from tests.webapp.conftest import REGISTRATION
 
@@ -21,18 +22,6 @@ def serious_violations(page) -> list[str]:
             for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
 
-def signed_in(browser, base: str, username: str):
-    # The page's Content-Security-Policy would refuse the injected axe script; the pages' own scripts still run.
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN", bypass_csp=True)
-    page = context.new_page()
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "secret")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-    return page
-
-
 def test_inbox_task_case_plans_and_review_pages_have_no_serious_violation(browser, live_server, web_desk):
     if not AXE.exists():
         pytest.fail("axe-core is missing: run `make assets` (npm ci in webapp/frontend)")
@@ -40,21 +29,21 @@ def test_inbox_task_case_plans_and_review_pages_have_no_serious_violation(browse
     web_desk.complete(number, "Task_FirstContact", {"contact_note": "已联系", "grade": "general"})
     task_id = web_desk.task(number, "Task_VerifyNegotiate").id
     found = {}
-    handler = signed_in(browser, live_server, "handler1")
+    handler = log_in(browser, live_server, "handler1", bypass_csp=True)
     for path, ready in [("/?list=queue", "#task-list"), (f"/tasks/{task_id}", "#pf-form .fjs-form-field"),
                         (f"/cases/{number}", "#workspace")]:
         handler.goto(f"{live_server}{path}")
         handler.wait_for_selector(ready)
         found[path] = serious_violations(handler)
-    owner = signed_in(browser, live_server, "process_owner1")
+    owner = log_in(browser, live_server, "process_owner1", bypass_csp=True)
     for path in ["/plans/", "/plans/general_complaint"]:
         owner.goto(f"{live_server}{path}")
         found[path] = serious_violations(owner)
-    compliance = signed_in(browser, live_server, "compliance1")
+    compliance = log_in(browser, live_server, "compliance1", bypass_csp=True)
     for path in ["/review/cases", f"/review/cases/{number}", "/review/monthly"]:
         compliance.goto(f"{live_server}{path}")
         found[path] = serious_violations(compliance)
-    director = signed_in(browser, live_server, "office_director1")
+    director = log_in(browser, live_server, "office_director1", bypass_csp=True)
     director.goto(f"{live_server}/team")
     found["/team"] = serious_violations(director)
     assert not {path: v for path, v in found.items() if v}, found

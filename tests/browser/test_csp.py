@@ -1,7 +1,7 @@
 """Every kind of page works in Chromium under the Content-Security-Policy, with no violation reported."""
 from __future__ import annotations
 
-from tests.browser.test_inbox_flow import log_in
+from tests.browser.pages import log_in
 from tests.webapp.conftest import REGISTRATION
 
 # Each violation is reported to the page as an event; a listener installed before any page

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
-from tests.browser.test_inbox_flow import log_in, submit_form
+from tests.browser.pages import log_in, submit_form
 from tests.webapp.conftest import REGISTRATION
 from webapp import create_app
 

@@ -5,19 +5,7 @@ import re
 
 from playwright.sync_api import expect
 
-
-def log_in(browser, base: str, username: str):
-    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "secret")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-    return page
-
-
-def submit_form(page):
-    page.click("#pf-submit-button")
+from tests.browser.pages import log_in, submit_form
 
 
 def test_complaint_goes_from_intake_to_handler_to_approver(browser, live_server, screenshot):

@@ -5,7 +5,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.test_inbox_flow import log_in, submit_form
+from tests.browser.pages import log_in, submit_form
 
 CJK = re.compile(r"[\u3400-\u9fff]")
 ENGLISH_WORDS = re.compile(r"\b(Field|Select|Search|required|results|Browse)\b")

@@ -3,17 +3,8 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
+from tests.browser.pages import log_in
 from tests.webapp.conftest import REGISTRATION
-
-
-def phone_login(browser, base: str, username: str):
-    page = browser.new_page(viewport={"width": 375, "height": 800}, locale="zh-CN")
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "secret")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-    return page
 
 
 def scrolls_sideways(page) -> bool:
@@ -24,7 +15,7 @@ def test_inbox_and_task_page_fit_a_phone(browser, live_server, web_desk, screens
     number = web_desk.start("general_complaint", REGISTRATION)
     web_desk.complete(number, "Task_FirstContact", {"contact_note": "已电话联系，客户要求赔偿运费", "grade": "general"})
     task_id = web_desk.task(number, "Task_VerifyNegotiate").id
-    handler = phone_login(browser, live_server, "handler1")
+    handler = log_in(browser, live_server, "handler1", width=375, height=800)
     expect(handler.locator("#task-list")).to_contain_text(number)
     assert not scrolls_sideways(handler)
     expect(handler.locator(".topbar .who")).to_be_in_viewport()
@@ -38,7 +29,7 @@ def test_inbox_and_task_page_fit_a_phone(browser, live_server, web_desk, screens
 
 def test_a_printed_case_page_shows_the_record_without_controls(browser, live_server, web_desk):
     number = web_desk.start("general_complaint", REGISTRATION)
-    page = phone_login(browser, live_server, "intake1")
+    page = log_in(browser, live_server, "intake1", width=375, height=800)
     page.set_viewport_size({"width": 1024, "height": 800})
     page.goto(f"{live_server}/cases/{number}")
     page.emulate_media(media="print")

@@ -5,7 +5,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.test_inbox_flow import log_in
+from tests.browser.pages import log_in
 
 
 def test_owner_renames_a_task_in_the_modeler_and_deploys_version_2(browser, live_server, screenshot):

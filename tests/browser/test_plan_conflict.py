@@ -7,7 +7,7 @@ import re
 from playwright.sync_api import expect
 
 from engine import drafts
-from tests.browser.test_inbox_flow import log_in
+from tests.browser.pages import log_in
 
 
 def rename(page, element_id: str, name: str) -> None:

@@ -6,7 +6,7 @@ from datetime import timedelta
 from playwright.sync_api import expect
 
 from engine import timers
-from tests.browser.test_inbox_flow import log_in
+from tests.browser.pages import log_in
 from tests.webapp.conftest import REGISTRATION
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from engine import users
-from tests.browser.test_inbox_flow import log_in
+from tests.browser.pages import log_in
 
 
 def test_search_finds_a_case_by_number_and_by_phone(browser, live_server, web_desk, screenshot):
