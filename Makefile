@@ -57,6 +57,8 @@ test: install browser
 bench: install
 	$(PY) bench/throughput.py
 	$(PY) bench/inbox.py
+	$(PY) bench/sandbox.py
+	$(PY) bench/audit.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache $(DIST) $(FRONTEND)/node_modules
