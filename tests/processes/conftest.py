@@ -12,12 +12,15 @@ from tests.support import InMemoryWalk, PersistedWalk
 
 
 @pytest.fixture(params=["in_memory", "persisted"])
-def walk(request, desk):
+def walk(request, db_url):
     """`walk(plan_key, data)` starts a case of a deployed plan in the requested mode.
 
     in_memory: one SpiffWorkflow object, never saved. persisted: every step goes through
     the database with the spec cache dropped first, as if each ran in a fresh process.
     """
+    if request.param == "in_memory" and not db_url.startswith("sqlite"):
+        pytest.skip("an in-memory walk never touches the database: it runs once, on SQLite")
+    desk = request.getfixturevalue("desk")
     def start(plan_key: str, data: dict):
         if request.param == "persisted":
             return PersistedWalk(desk, plan_key, data)
