@@ -12,7 +12,7 @@ from tests.support import InMemoryWalk, PersistedWalk
 
 
 @pytest.fixture(params=["in_memory", "persisted"])
-def walk(request, db_url):
+def walk(request, db_url, now):  # `now` is here so tests can parametrize it for the desk
     """`walk(plan_key, data)` starts a case of a deployed plan in the requested mode.
 
     in_memory: one SpiffWorkflow object, never saved. persisted: every step goes through
