@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import json
 
+# The least a general complaint registers with.
+REGISTRATION = {"complainant": "王女士", "contact": "13800000000", "channel": "phone", "content": "快递延误"}
+
+
 NOTE_FORM = {"components": [
     {"id": "c1", "key": "note", "type": "textfield", "label": "Note", "validate": {"required": True}},
 ]}

@@ -24,11 +24,17 @@ def db_url(tmp_path):
 
 
 @pytest.fixture
-def live_server(web_desk):
+def app_settings():
+    """Extra app settings a test module may override (e.g. where attachments are stored)."""
+    return {}
+
+
+@pytest.fixture
+def live_server(web_desk, app_settings):
     """The app served by a real WSGI server in a thread; yields its base URL."""
     if not (ROOT / "webapp" / "static" / "dist" / "form-viewer.umd.js").exists():
         pytest.fail("front-end assets are missing: run `make assets` (make test does)")
-    app = create_app({"SECRET_KEY": "browser-test"}, session_factory=web_desk.session_factory)
+    app = create_app({"SECRET_KEY": "browser-test", **app_settings}, session_factory=web_desk.session_factory)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -7,17 +7,14 @@ import io
 import json
 import re
 import struct
-import threading
 import zipfile
 import zlib
 
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
 from tests.browser.pages import log_in, submit_form
 from tests.webapp.conftest import REGISTRATION
-from webapp import create_app
 
 
 def png(width: int = 48, height: int = 32) -> bytes:
@@ -30,21 +27,14 @@ def png(width: int = 48, height: int = 32) -> bytes:
 
 
 @pytest.fixture
-def files_server(web_desk, tmp_path):
-    """The app with its attachment store in the test's folder, served by a real WSGI server."""
-    app = create_app({"SECRET_KEY": "browser-test", "ATTACHMENTS_DIR": str(tmp_path / "files")},
-                     session_factory=web_desk.session_factory)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
+def app_settings(tmp_path):
+    """The attachment store in the test's own folder."""
+    return {"ATTACHMENTS_DIR": str(tmp_path / "files")}
 
 
 def test_a_photo_from_the_verify_step_reaches_the_department_head_and_the_evidence_pack(
-        browser, files_server, web_desk, screenshot):
-    base = files_server
+        browser, live_server, web_desk, screenshot):
+    base = live_server
     photo = png()
     digest = hashlib.sha256(photo).hexdigest()
     number = web_desk.start("general_complaint", REGISTRATION)

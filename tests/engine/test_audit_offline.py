@@ -13,15 +13,7 @@ from engine import audit, review
 from engine.calendar import WorkingCalendar
 from engine.db import transaction
 from engine.models import Case
-
-REGISTRATION = {"complainant": "王女士", "contact": "13800000000", "channel": "phone", "content": "快递延误"}
-
-
-@pytest.fixture
-def audit_dir(tmp_path, monkeypatch):
-    folder = tmp_path / "audit"
-    monkeypatch.setenv("PLANFLOW_AUDIT_DIR", str(folder))
-    return folder
+from tests.samples import REGISTRATION
 
 
 @pytest.fixture

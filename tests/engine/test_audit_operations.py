@@ -17,15 +17,7 @@ from engine.db import transaction
 from engine.errors import PlanFlowError
 from engine.models import AuditEvent, Case, CaseStatus
 from tests.conftest import run
-
-REGISTRATION = {"complainant": "王女士", "contact": "13800000000", "channel": "phone", "content": "快递延误"}
-
-
-@pytest.fixture
-def audit_dir(tmp_path, monkeypatch):
-    folder = tmp_path / "audit"
-    monkeypatch.setenv("PLANFLOW_AUDIT_DIR", str(folder))
-    return folder
+from tests.samples import REGISTRATION
 
 
 def cli(desk, *args):

@@ -20,16 +20,7 @@ from engine.cli import main
 from engine.db import transaction
 from engine.models import AuditEvent, Case
 from tests.conftest import run
-
-REGISTRATION = {"complainant": "王女士", "contact": "13800000000", "channel": "phone", "content": "快递延误"}
-
-
-@pytest.fixture
-def audit_dir(tmp_path, monkeypatch):
-    """A checkpoint folder of this test's own (the signing key stays the instance's)."""
-    folder = tmp_path / "audit"
-    monkeypatch.setenv("PLANFLOW_AUDIT_DIR", str(folder))
-    return folder
+from tests.samples import REGISTRATION
 
 
 @pytest.fixture
