@@ -24,9 +24,12 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text  # noqa: E402
 
-from engine import audit, cases, plans, users  # noqa: E402
-from engine.audit import keys  # noqa: E402
+from engine.cases import use_cases as cases  # noqa: E402
 from engine.db import create_schema, make_engine, make_session_factory, transaction  # noqa: E402
+from engine.people import users
+from engine.plans import versions as plans
+from engine.records import audit
+from engine.records.audit import keys  # noqa: E402
 
 NOW = datetime.now(timezone.utc)
 REGISTRATION = {"complainant": "王女士", "contact": "13800000000", "channel": "phone", "content": "快递延误"}

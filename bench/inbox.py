@@ -22,9 +22,11 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from engine import inbox, plans, users  # noqa: E402
 from engine.db import create_schema, make_engine, make_session_factory, transaction  # noqa: E402
 from engine.models import Case, CaseStatus, PlanVersion, Task, TaskStatus  # noqa: E402
+from engine.people import users  # noqa: E402
+from engine.plans import versions as plans
+from engine.views import inbox
 from webapp import create_app  # noqa: E402
 
 NOW = datetime.now(timezone.utc)

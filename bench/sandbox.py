@@ -28,12 +28,14 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import text  # noqa: E402
 
 from bench.throughput import persisted_case  # noqa: E402
-from engine import plans, sandbox, users  # noqa: E402
-from engine.calendar import WorkingCalendar  # noqa: E402
-from engine.clock import engine_time  # noqa: E402
+from engine import sandbox
+from engine.calendar.clock import engine_time  # noqa: E402
+from engine.calendar.deadlines import EXPRESSION_FUNCTIONS, using_calendar  # noqa: E402
+from engine.calendar.working_days import WorkingCalendar  # noqa: E402
 from engine.db import create_schema, make_engine, make_session_factory, transaction  # noqa: E402
-from engine.deadlines import EXPRESSION_FUNCTIONS, using_calendar  # noqa: E402
-from engine.roles import ROLES  # noqa: E402
+from engine.people import users  # noqa: E402
+from engine.people.roles import ROLES  # noqa: E402
+from engine.plans import versions as plans
 from engine.sandbox import boundary, interpreter  # noqa: E402
 
 CASE_DATA = {"complainant": "王女士", "contact": "13800000000", "channel": "phone", "category": "service",

@@ -23,15 +23,17 @@ from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment  # noqa: E402
 from SpiffWorkflow.camunda.parser import CamundaParser  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
-from engine import cases, plans, users  # noqa: E402
-from engine.bpmn import quote_bare_timer_values  # noqa: E402
-from engine.calendar import WorkingCalendar  # noqa: E402
-from engine.deadlines import EXPRESSION_FUNCTIONS, using_calendar  # noqa: E402
+from engine.calendar.deadlines import EXPRESSION_FUNCTIONS, using_calendar  # noqa: E402
+from engine.calendar.working_days import WorkingCalendar  # noqa: E402
+from engine.cases import use_cases as cases  # noqa: E402
 from engine.db import create_schema, make_engine, make_session_factory, transaction  # noqa: E402
 from engine.models import Task, TaskStatus  # noqa: E402
-from engine.roles import ROLES  # noqa: E402
-from sqlalchemy import select  # noqa: E402
+from engine.people import users
+from engine.people.roles import ROLES  # noqa: E402
+from engine.plans import versions as plans
+from engine.plans.bpmn import quote_bare_timer_values  # noqa: E402
 
 # Deadlines count from when the complaint was received; both paths get the same receipt time.
 REGISTRATION = {"complainant": "王女士", "contact": "13800000000", "channel": "phone", "category": "service",

@@ -14,20 +14,24 @@ import click
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import DBAPIError
 
-from engine import audit, calendar_store, cases, inbox, logins, messages, plans, timers, tokens, users
-from engine import attachments, file_store
-from engine import retention
-from engine.audit import keys as audit_keys
-from engine.audit import upgrade as audit_upgrade
-from engine.calendar_load import load_calendar_file as calendar_load_use_case
-from engine.clock import utcnow
+from engine.calendar import store as calendar_store
+from engine.calendar.clock import utcnow
+from engine.calendar.loading import load_calendar_file as calendar_load_use_case
+from engine.calendar.local_time import due_time
+from engine.cases import messages, timers
+from engine.cases import use_cases as cases
+from engine.cases.doctor import examine as examine_cases
 from engine.config import Settings
 from engine.db import create_schema, make_engine, make_session_factory, transaction
-from engine.doctor import examine as examine_cases
 from engine.errors import CaseEngineError, DeployRejected, FormInvalid, PlanFlowError
-from engine.local_time import due_time
 from engine.models import User
-from engine.roles import ROLES
+from engine.people import logins, tokens, users
+from engine.people.roles import ROLES
+from engine.plans import versions as plans
+from engine.records import attachments, audit, file_store, retention
+from engine.records.audit import keys as audit_keys
+from engine.records.audit import upgrade as audit_upgrade
+from engine.views import inbox
 
 
 class Context:

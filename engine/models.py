@@ -245,7 +245,7 @@ class AuditChainHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     last_hash: Mapped[str] = mapped_column(String(64))
-    # The chain position last written into a checkpoint (engine.audit.checkpoints.anchor).
+    # The chain position last written into a checkpoint (engine.records.audit.checkpoints.anchor).
     anchored_seq: Mapped[int] = mapped_column(Integer, default=0)
     # Names this database's trail in its checkpoints (global chain row only).
     trail: Mapped[str | None] = mapped_column(String(32))
@@ -274,7 +274,7 @@ class AuditEvent(Base):
     salt: Mapped[str | None] = mapped_column(String(32))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
-    # Ed25519 signature of `hash` by the key `key_id` (engine.audit.keys), hex.
+    # Ed25519 signature of `hash` by the key `key_id` (engine.records.audit.keys), hex.
     key_id: Mapped[str | None] = mapped_column(String(16))
     signature: Mapped[str | None] = mapped_column(String(128))
 

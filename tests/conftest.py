@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from engine.db import Base, create_schema, make_engine, make_session_factory, transaction
-from engine.plans import spec_cache
+from engine.plans.versions import spec_cache
 from tests.support import PLAN_PATHS, Desk
 
 SERVER_URL = os.environ.get("PLANFLOW_TEST_POSTGRES_URL")

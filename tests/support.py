@@ -9,14 +9,17 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import undefer
 
-from engine import cases, liveness, messages, plans, runtime, timers, users
-from engine.bpmn import forget_parsed_plans
-from engine.calendar import WorkingCalendar
-from engine.clock import engine_time
-from engine.deadlines import using_calendar
+from engine.calendar.clock import engine_time
+from engine.calendar.deadlines import using_calendar
+from engine.calendar.working_days import WorkingCalendar
+from engine.cases import liveness, messages, runtime, timers
+from engine.cases import use_cases as cases
 from engine.db import transaction
 from engine.models import Case, CaseStatus, Task, TaskStatus
-from engine.roles import ROLES
+from engine.people import users
+from engine.people.roles import ROLES
+from engine.plans import versions as plans
+from engine.plans.bpmn import forget_parsed_plans
 
 ROOT = Path(__file__).resolve().parent.parent
 # PLANFLOW_TEST_PLANS=DIR runs the suite against another folder holding processes/ and forms/.

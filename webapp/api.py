@@ -11,10 +11,14 @@ from functools import wraps
 
 from flask import Blueprint, g, jsonify, request, url_for
 
-from engine import cases, inbox, messages, plans, tokens, users
-from engine.clock import utcnow
+from engine.calendar.clock import utcnow
+from engine.cases import messages
+from engine.cases import use_cases as cases
 from engine.errors import PermissionDenied, PlanFlowError
-from engine.privacy import may_see_contact, shown_identity
+from engine.people import tokens, users
+from engine.people.privacy import may_see_contact, shown_identity
+from engine.plans import versions as plans
+from engine.views import inbox
 from webapp.db import reading, run, sessions
 from webapp.errors import error_body
 from webapp.limits import MAX_PAGE, int_arg, parse_json

@@ -14,12 +14,12 @@ from flask import Blueprint, current_app, flash, redirect, request, send_file, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engine import attachments, file_store
-from engine.clock import utcnow
-from engine.file_types import PREVIEWABLE
+from engine.calendar.clock import utcnow
 from engine.models import Case
-from engine.users import get_user
-from engine.privacy import may_see_contact, redacted
+from engine.people.privacy import may_see_contact, redacted
+from engine.people.users import get_user
+from engine.records import attachments, file_store
+from engine.records.file_types import PREVIEWABLE
 from webapp.db import reading, run
 
 bp = Blueprint("attachments", __name__)

@@ -9,9 +9,9 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 
-from engine import logins, users
-from engine.clock import utcnow
+from engine.calendar.clock import utcnow
 from engine.models import User
+from engine.people import logins, users
 from webapp.db import reading, run
 
 bp = Blueprint("auth", __name__)

@@ -5,10 +5,14 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engine import attachments, calendar_store, cases, plans, users
-from engine.clock import utcnow
+from engine.calendar import store as calendar_store
+from engine.calendar.clock import utcnow
+from engine.cases import use_cases as cases
 from engine.errors import FormInvalid, NotFound, PermissionDenied
-from engine.roles import LANE_ROLES
+from engine.people import users
+from engine.people.roles import LANE_ROLES
+from engine.plans import versions as plans
+from engine.records import attachments
 from webapp.attachments import case_files, limits, received_files, storage
 from webapp.auth import role_required
 from webapp.db import reading, run

@@ -11,15 +11,14 @@ import copy
 from datetime import datetime, timedelta
 
 from flask import request
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import gettext as translate
-from flask_babel import ngettext
 from flask_login import current_user
 
-from engine.calendar import WorkingCalendar
-from engine.local_time import due_time, local_time  # the filters of the same names
-from engine.roles import ROLES
+from engine.calendar.local_time import due_time, local_time  # the filters of the same names
+from engine.calendar.working_days import WorkingCalendar
+from engine.people.roles import ROLES
 
 babel = Babel()
 
@@ -91,7 +90,7 @@ def localized_errors(invalid, schema: dict) -> dict[str, str]:
         if detail is None:
             messages[key] = message
             continue
-        template = detail["template"]  # marked with N_ in engine/forms.py, translated here
+        template = detail["template"]  # marked with N_ in engine/forms/validation.py, translated here
         text = translate(template, **detail["params"]) if detail["params"] else translate(template)
         label = labels.get(key) or detail["label"]
         messages[key] = f"{label}: {text}" if label else text

@@ -5,9 +5,14 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engine import attachments, calendar_store, cases, inbox, plans, users
-from engine.clock import utcnow
+from engine.calendar import store as calendar_store
+from engine.calendar.clock import utcnow
+from engine.cases import use_cases as cases
 from engine.errors import FormInvalid, PermissionDenied
+from engine.people import users
+from engine.plans import versions as plans
+from engine.records import attachments
+from engine.views import inbox
 from webapp.attachments import case_files, limits, received_files, storage
 from webapp.db import reading, run, sessions
 from webapp.i18n import due_phrase, form_title, localized_errors, localized_form, role_name, task_name

@@ -1,11 +1,11 @@
 """The OpenAPI 3 description of /api/v1, kept beside the routes it describes (a test compares them).
 
-Request bodies carry each deployed plan's forms as JSON Schema (engine/form_schema.py),
+Request bodies carry each deployed plan's forms as JSON Schema (engine/forms/schema.py),
 so the document changes when a plan is deployed.
 """
 from __future__ import annotations
 
-from engine.form_schema import form_schema
+from engine.forms.schema import form_schema
 from webapp.limits import MAX_ID, MAX_PAGE
 
 ERROR = {"$ref": "#/components/schemas/Error"}

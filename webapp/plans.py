@@ -8,11 +8,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from engine import drafts, migration, plans
-from engine.clock import utcnow
+from engine.calendar.clock import utcnow
+from engine.cases import migration
 from engine.errors import DeployRejected, NotFound, PlanFlowError
 from engine.models import Case, CaseStatus, PlanVersion
-from engine.plan_diff import diff_bpmn
+from engine.plans import drafts
+from engine.plans import versions as plans
+from engine.plans.diff import diff_bpmn
 from webapp.auth import role_required
 from webapp.db import reading, run
 from webapp.errors import error_body, status_of

@@ -7,13 +7,12 @@ from flask import g
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from engine import plans
-from engine.labels import PlanLabels, labels_for
-from engine.local_time import local_time
+from engine.calendar.local_time import local_time
 from engine.models import PlanVersion
+from engine.plans import versions as plans
+from engine.plans.labels import PlanLabels, labels_for
 from webapp.db import reading
 from webapp.i18n import english, grade_label
-
 
 _ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 

@@ -14,15 +14,21 @@ from datetime import date, datetime
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
-from engine import audit, calendar_store, cases, evidence, plans, review, users
-from engine.clock import utcnow
+from engine.calendar import store as calendar_store
+from engine.calendar.clock import utcnow
+from engine.calendar.local_time import to_local
+from engine.cases import use_cases as cases
 from engine.errors import NotFound
-from engine.local_time import to_local
 from engine.models import PlanVersion
-from engine.privacy import may_see_contact, redacted, shown
+from engine.people import users
+from engine.people.privacy import may_see_contact, redacted, shown
+from engine.plans import versions as plans
+from engine.records import audit, evidence
+from engine.views import review
 from webapp import readable
+from webapp.attachments import case_files
+from webapp.attachments import storage as attachment_storage
 from webapp.auth import role_required
-from webapp.attachments import case_files, storage as attachment_storage
 from webapp.db import reading, run
 from webapp.limits import int_arg
 

@@ -5,9 +5,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from engine import calendar_store, cases, team, users
-from engine.clock import utcnow
+from engine.calendar import store as calendar_store
+from engine.calendar.clock import utcnow
+from engine.cases import use_cases as cases
 from engine.config import Settings
+from engine.people import users
+from engine.views import team
 from webapp.auth import role_required
 from webapp.db import reading, run
 from webapp.i18n import due_phrase, role_name, task_name

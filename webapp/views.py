@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from engine.calendar import WorkingCalendar
+from engine.calendar.working_days import WorkingCalendar
 from engine.config import Settings
-from engine.inbox import due_soon
 from engine.models import Task, User
-from engine.privacy import may_see_contact, shown_identity
+from engine.people.privacy import may_see_contact, shown_identity
+from engine.views.inbox import due_soon
 from webapp.i18n import due_phrase, role_name, task_name
 from webapp.readable import labels
 

@@ -5,10 +5,13 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engine import audit, calendar_store, cases, comments, users
-from engine.clock import utcnow
+from engine.calendar import store as calendar_store
+from engine.calendar.clock import utcnow
+from engine.cases import use_cases as cases
 from engine.errors import PermissionDenied
-from engine.workspace import Happening, case_workspace
+from engine.people import users
+from engine.records import audit, comments
+from engine.views.workspace import Happening, case_workspace
 from webapp.db import reading, run
 from webapp.i18n import english, role_name
 from webapp.views import task_row

@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from engine import drafts
+from engine.plans import drafts
 from tests.browser.pages import log_in
 
 

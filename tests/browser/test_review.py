@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from playwright.sync_api import expect
 
-from engine import timers
+from engine.cases import timers
 from tests.browser.pages import log_in
 from tests.webapp.conftest import REGISTRATION
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from engine import users
+from engine.people import users
 from tests.browser.pages import log_in
 
 

@@ -9,14 +9,15 @@ import zipfile
 import pytest
 from sqlalchemy import func, select
 
-from engine import attachments, cases
-from engine.attachments import Limits
+from engine.cases import use_cases as cases
 from engine.db import transaction
 from engine.errors import FormInvalid, PermissionDenied
-from engine.file_store import FolderStorage
-from engine.file_types import FileRefused, check_file, display_name, sniff
-from engine.forms import validate_submission
+from engine.forms.validation import validate_submission
 from engine.models import Attachment, AuditEvent, Task, TaskStatus
+from engine.records import attachments
+from engine.records.attachments import Limits
+from engine.records.file_store import FolderStorage
+from engine.records.file_types import FileRefused, check_file, display_name, sniff
 
 REGISTRATION = {"complainant": "王女士", "contact": "13800000000", "channel": "phone", "category": "service",
                 "content": "快递延误"}
@@ -216,7 +217,7 @@ def test_a_case_holds_at_most_its_limit_of_files(desk, storage, verify_task):
 
 
 def test_registration_takes_files_of_its_start_form(desk, storage, monkeypatch):
-    from engine import plans
+    from engine.plans import versions as plans
     real_get = plans.spec_cache.get
 
     def with_letter_field(version):

@@ -5,8 +5,8 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 
-from engine import audit
 from engine.models import AuditEvent
+from engine.records import audit
 from tests.conftest import run
 
 

@@ -9,10 +9,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import audit, review
-from engine.calendar import WorkingCalendar
+from engine.calendar.working_days import WorkingCalendar
 from engine.db import transaction
 from engine.models import Case
+from engine.records import audit
+from engine.views import review
 from tests.samples import REGISTRATION
 
 
@@ -74,7 +75,7 @@ def test_a_pack_rehashed_and_signed_by_someone_else_fails_with_the_organisations
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from engine.audit.offline_verify import event_hash, key_id_of, payload_hash
+    from engine.records.audit.offline_verify import event_hash, key_id_of, payload_hash
     path, doc = write_pack(desk, pack_case, auditor)
     forger = Ed25519PrivateKey.generate()
     raw = forger.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)

@@ -9,13 +9,15 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, text, update
 
-from engine import audit, retention, review, timers
-from engine.audit import keys
-from engine.calendar import WorkingCalendar
+from engine.calendar.working_days import WorkingCalendar
+from engine.cases import timers
 from engine.cli import main
 from engine.db import transaction
 from engine.errors import PlanFlowError
 from engine.models import AuditEvent, Case, CaseStatus
+from engine.records import audit, retention
+from engine.records.audit import keys
+from engine.views import review
 from tests.conftest import run
 from tests.samples import REGISTRATION
 

@@ -10,8 +10,9 @@ import time
 
 import pytest
 
-from engine import audit, cases
+from engine.cases import use_cases as cases
 from engine.db import make_engine, make_session_factory, transaction
+from engine.records import audit
 from tests.conftest import run
 
 REGISTRATION = {"complainant": "王女士", "contact": "13800000000", "channel": "phone", "content": "快递延误"}

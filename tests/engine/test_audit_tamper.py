@@ -14,11 +14,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, text
 
-from engine import audit
-from engine.audit.offline_verify import event_hash, payload_hash
 from engine.cli import main
 from engine.db import transaction
 from engine.models import AuditEvent, Case
+from engine.records import audit
+from engine.records.audit.offline_verify import event_hash, payload_hash
 from tests.conftest import run
 from tests.samples import REGISTRATION
 

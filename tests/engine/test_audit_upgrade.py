@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, text
 
-from engine import audit
 from engine.cli import main
 from engine.db import create_schema, make_engine, make_session_factory, transaction
 from engine.models import AuditEvent
+from engine.records import audit
 from tests.conftest import SERVER_URL
 
 LEGACY_DDL = [

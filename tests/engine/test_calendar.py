@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.calendar import (
+from engine.calendar.working_days import (
     DayKind,
     DayOverride,
     DaySource,
@@ -255,8 +255,9 @@ def test_2027_statutory_holidays_are_known_before_the_notice(calendar, day, name
 @pytest.mark.parametrize("year", [2025, 2026])
 def test_every_statutory_day_and_make_up_day_is_off_in_the_published_notices(year):
     """The rule checked against the notices it must agree with (package data for 2025 and 2026)."""
-    from engine.statutory import statutory_holidays
     import chinese_calendar
+
+    from engine.calendar.statutory import statutory_holidays
 
     days = statutory_holidays(year)
     assert len([d for d, name in days.items() if "补假" not in name]) == 13

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from engine import plans
 from engine.errors import DeployRejected
+from engine.plans import versions as plans
 from tests.samples import NOTE_FORM, called_plan, calling_plan
 from tests.support import Desk
 

@@ -6,9 +6,10 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from engine import plans, users
 from engine.cli import main
 from engine.errors import DeployRejected, FormInvalid
+from engine.people import users
+from engine.plans import versions as plans
 from tests.conftest import run
 from tests.samples import one_task_plan, write_plan
 from tests.support import Desk, secret_hash

@@ -7,11 +7,23 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from engine import cases, plans, timers, users
+from engine.cases import timers
+from engine.cases import use_cases as cases
 from engine.db import transaction
-from engine.errors import (CaseChanged, CaseEngineError, Conflict, FormInvalid, NotFound, PermissionDenied,
-                           TaskAlreadyCompleted, TaskClaimedByOther, UnknownUser)
+from engine.errors import (
+    CaseChanged,
+    CaseEngineError,
+    Conflict,
+    FormInvalid,
+    NotFound,
+    PermissionDenied,
+    TaskAlreadyCompleted,
+    TaskClaimedByOther,
+    UnknownUser,
+)
 from engine.models import AuditEvent, Case, Task, TaskStatus
+from engine.people import users
+from engine.plans import versions as plans
 from tests.samples import one_task_plan, write_plan
 from tests.support import Desk
 

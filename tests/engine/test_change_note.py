@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from engine import drafts, plans
 from engine.models import AuditEvent
+from engine.plans import drafts
+from engine.plans import versions as plans
 from tests.samples import one_task_plan, write_plan
 from tests.support import Desk
 

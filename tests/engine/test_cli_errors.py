@@ -110,9 +110,9 @@ def test_the_worker_logs_a_database_outage_once_a_minute_and_recovers():
 def test_an_admin_unlocks_a_locked_account_from_the_command_line(planflow, tmp_path):
     from datetime import timedelta
 
-    from engine import logins
-    from engine.clock import utcnow
+    from engine.calendar.clock import utcnow
     from engine.db import make_session_factory, transaction
+    from engine.people import logins
 
     planflow("init")
     assert planflow("user", "add", "li", "--role", "handler", "--password", "s3cret")[0] == 0
@@ -135,8 +135,8 @@ def test_password_change_and_role_removal_from_the_command_line(planflow, tmp_pa
     planflow("user", "add", "li", "--role", "handler", "--role", "intake", "--password", "s3cret")
     assert planflow("user", "password", "li", "--password", "n3w")[0] == 0
     assert planflow("user", "remove-role", "li", "intake")[0] == 0
-    from engine import users
     from engine.db import make_session_factory, transaction
+    from engine.people import users
     factory = make_session_factory(make_engine(f"sqlite:///{tmp_path / 'cli.sqlite3'}"))
     with transaction(factory) as session:
         user = users.get_user(session, "li")
@@ -164,7 +164,7 @@ def test_a_running_worker_rides_out_a_broken_database_and_fires_once_it_is_back(
 
     from sqlalchemy import select
 
-    from engine.clock import utcnow
+    from engine.calendar.clock import utcnow
     from engine.db import create_schema, make_session_factory, transaction
     from engine.models import Timer, TimerStatus
     from tests.samples import one_task_plan, write_plan

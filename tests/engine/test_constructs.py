@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine import cases, messages
+from engine.cases import messages
+from engine.cases import use_cases as cases
 from engine.db import transaction
 from engine.errors import CaseEngineError, Conflict, NotFound
 from engine.models import AuditEvent, MessageSubscription, PlanVersion, SubscriptionStatus
-from engine.plans import spec_cache
+from engine.plans.versions import spec_cache
 from tests.conftest import open_desk
 from tests.support import InMemoryWalk, PersistedWalk
 

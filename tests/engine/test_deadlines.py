@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import cases
-from engine.calendar_load import load_calendar_file
+from engine.calendar.loading import load_calendar_file
+from engine.cases import use_cases as cases
 from engine.db import transaction
 from engine.errors import DeployRejected, PlanFlowError
 from engine.models import AuditEvent, Task, Timer
@@ -184,9 +184,9 @@ def test_a_receipt_time_that_is_not_a_date_time_is_an_engine_error(session_facto
 
 
 def test_a_receipt_time_without_offset_is_read_in_the_organisations_time_zone():
-    from engine.calendar import WorkingCalendar
-    from engine.clock import engine_time
-    from engine.deadlines import calendar_hours, end_of_day, using_calendar
+    from engine.calendar.clock import engine_time
+    from engine.calendar.deadlines import calendar_hours, end_of_day, using_calendar
+    from engine.calendar.working_days import WorkingCalendar
 
     with engine_time(datetime(2026, 3, 2, 12, 0, tzinfo=SHANGHAI)), using_calendar(WorkingCalendar(zone="Europe/Berlin")):
         # Mon 2 Mar 2026 10:00 in Berlin (UTC+1) is 09:00 UTC; its day ends at 23:00 UTC.
@@ -197,9 +197,10 @@ def test_a_receipt_time_without_offset_is_read_in_the_organisations_time_zone():
 @pytest.mark.parametrize("value", ["calendar_hours(24)", "end_of_day()", "working_days(3, since='2026-03-02')",
                                    "calendar_hours(0.25, since='2026-03-02T10:00')"])
 def test_the_new_deadline_functions_are_date_timers_wherever_they_are_written(value):
-    from engine.bpmn import parse_plan
-    from engine.deadlines import uses_calendar
     from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
+
+    from engine.calendar.deadlines import uses_calendar
+    from engine.plans.bpmn import parse_plan
 
     assert uses_calendar(value)
     plan = parse_plan(one_task_plan(timer=value), "mini.bpmn")

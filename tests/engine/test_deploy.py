@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from engine import plans
 from engine.errors import DeployRejected
 from engine.models import AuditEvent, PlanVersion
+from engine.plans import versions as plans
 from tests.conftest import run
 from tests.samples import NOTE_FORM, one_task_plan, write_plan
 

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine import plans
 from engine.errors import DeployRejected
 from engine.models import PlanVersion
+from engine.plans import versions as plans
 from tests.conftest import run
 from tests.samples import called_plan, calling_plan, one_task_plan, write_plan
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine import cases, drafts, migration, plans
+from engine.cases import migration
+from engine.cases import use_cases as cases
 from engine.errors import Conflict, DeployRejected, FormInvalid, PlanFlowError
 from engine.models import AuditEvent, PlanVersion
+from engine.plans import drafts
+from engine.plans import versions as plans
 from tests.samples import one_task_plan, write_plan
 from tests.support import Desk
 

@@ -5,11 +5,12 @@ import pytest
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from sqlalchemy import select
 
-from engine import cases, runtime
-from engine.bpmn import parse_plan
+from engine.cases import runtime
+from engine.cases import use_cases as cases
+from engine.cases.engine_errors import engine_error_text
 from engine.db import transaction
-from engine.engine_errors import engine_error_text
 from engine.models import AuditEvent
+from engine.plans.bpmn import parse_plan
 from tests.samples import write_plan
 from tests.support import Desk
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine import forms
 from engine.errors import FormInvalid
-from engine.form_conditions import ConditionError, evaluate
+from engine.forms import validation as forms
+from engine.forms.conditions import ConditionError, evaluate
 
 SCHEMA = {"components": [
     {"key": "malicious", "type": "radio", "label": "恶意", "validate": {"required": True},

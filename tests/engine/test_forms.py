@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import FormInvalid
-from engine.forms import validate_submission
+from engine.forms.validation import validate_submission
 
 FORM = {"components": [
     {"key": "name", "type": "textfield", "label": "姓名", "validate": {"required": True, "maxLength": 5}},

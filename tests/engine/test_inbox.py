@@ -5,8 +5,9 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from engine import inbox, users
 from engine.models import Task
+from engine.people import users
+from engine.views import inbox
 from tests.webapp.conftest import REGISTRATION
 
 

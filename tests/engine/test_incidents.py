@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import json
 import shutil
+
 import pytest
 from sqlalchemy import select
 
-from engine import cases, plans
+from engine.cases import use_cases as cases
 from engine.db import transaction
 from engine.errors import CaseEngineError, DeployRejected
 from engine.models import AuditEvent
+from engine.plans import versions as plans
 from tests.samples import one_task_plan, write_plan
 from tests.support import ROOT, Desk
 

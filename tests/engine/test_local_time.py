@@ -5,8 +5,8 @@ from datetime import datetime, timezone
 
 import pytest
 
+from engine.calendar.local_time import due_time, local_time
 from engine.config import Settings
-from engine.local_time import due_time, local_time
 
 
 def settings(zone: str) -> Settings:

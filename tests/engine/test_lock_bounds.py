@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from engine import cases, runtime
+from engine.cases import runtime
+from engine.cases import use_cases as cases
 from engine.db import transaction
 from engine.errors import CaseEngineError
 from engine.models import Case

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from engine import logins, users
+from engine.people import logins, users
 from tests.conftest import run
 
 

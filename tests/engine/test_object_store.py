@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from engine.file_store import StoredFileProblem, storage_from_env
-from engine.object_store import S3Storage, sign_v4
+from engine.records.file_store import StoredFileProblem, storage_from_env
+from engine.records.object_store import S3Storage, sign_v4
 
 ACCESS, SECRET = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 PHOTO = b"\xff\xd8\xff\xe0" + b"photo" * 100

@@ -1,7 +1,7 @@
 """The version diff compares meaning: default attributes, attribute and child order, whitespace are not changes."""
 from __future__ import annotations
 
-from engine.plan_diff import diff_bpmn
+from engine.plans.diff import diff_bpmn
 from tests.support import PLAN_PATHS
 
 XML = (PLAN_PATHS[0] / "general_complaint.bpmn").read_text(encoding="utf-8")

@@ -8,10 +8,11 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select, text, update
 
-from engine import cases, review
-from engine.calendar import WorkingCalendar
+from engine.calendar.working_days import WorkingCalendar
+from engine.cases import use_cases as cases
 from engine.db import transaction
 from engine.models import AuditEvent, Case
+from engine.views import review
 from tests.conftest import SHANGHAI
 
 CALENDAR = WorkingCalendar()

@@ -14,10 +14,11 @@ import time
 import pytest
 from sqlalchemy import select
 
-from engine import cases, plans
+from engine.cases import use_cases as cases
 from engine.db import transaction
 from engine.errors import CaseEngineError, DeployRejected
 from engine.models import Case
+from engine.plans import versions as plans
 from engine.sandbox import boundary, pool
 from tests.engine.test_sandbox_boundary import DEEP_TUPLE_HASH, FINALLY_SWALLOWS_REFUSAL, HUGE_POW, LONG_POW
 from tests.samples import one_task_plan, write_plan

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import inspect, text
 
-from engine import users
 from engine.db import create_schema, make_engine, make_session_factory, transaction
+from engine.people import users
 from tests.support import secret_hash
 
 

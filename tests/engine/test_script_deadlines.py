@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from engine.calendar_load import load_calendar_file
+from engine.calendar.loading import load_calendar_file
 from engine.db import transaction
 from engine.models import AuditEvent, Timer, TimerStatus
 from tests.conftest import SHANGHAI

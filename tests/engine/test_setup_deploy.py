@@ -8,10 +8,11 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from engine import drafts, plans
+from engine.calendar.clock import utcnow
 from engine.cli import main
-from engine.clock import utcnow
 from engine.db import make_engine, make_session_factory, transaction
+from engine.plans import drafts
+from engine.plans import versions as plans
 from tests.support import PLAN_PATHS, ROOT
 
 

@@ -6,9 +6,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from engine import cases, team, users
+from engine.cases import use_cases as cases
 from engine.errors import PermissionDenied, PlanFlowError
 from engine.models import AuditEvent, Task
+from engine.people import users
+from engine.views import team
 from tests.webapp.conftest import REGISTRATION
 
 

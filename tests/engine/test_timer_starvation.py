@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from engine import timers
+from engine.cases import timers
 from engine.db import transaction
 from engine.models import Case, Timer, TimerStatus
 from tests.samples import one_task_plan, write_plan

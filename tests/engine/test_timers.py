@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from engine import runtime, timers
+from engine.cases import runtime, timers
 from engine.db import transaction
 from engine.models import AuditEvent, Case, Task, TaskStatus, Timer, TimerStatus
 from tests.samples import one_task_plan, write_plan
@@ -38,7 +38,7 @@ def test_timer_row_holds_spiffworkflows_own_due_time(mini):
 
 
 def runtime_plan(case):
-    from engine.plans import spec_cache
+    from engine.plans.versions import spec_cache
     return spec_cache.get(case.plan_version)
 
 

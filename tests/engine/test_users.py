@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine import users
 from engine.errors import PlanFlowError, UnknownUser
+from engine.people import users
 from tests.conftest import run
 
 

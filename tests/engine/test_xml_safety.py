@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.bpmn import XmlRejected, read_xml
+from engine.plans.bpmn import XmlRejected, read_xml
 
 BODY = '<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"/>'
 

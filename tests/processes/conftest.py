@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine.calendar import WorkingCalendar
+from engine.calendar.working_days import WorkingCalendar
 from engine.db import transaction
 from engine.models import PlanVersion
-from engine.plans import spec_cache
+from engine.plans.versions import spec_cache
 from tests.support import InMemoryWalk, PersistedWalk
 
 

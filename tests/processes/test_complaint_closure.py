@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from engine.calendar import WorkingCalendar
+from engine.calendar.working_days import WorkingCalendar
 from engine.errors import FormInvalid
-from engine.forms import validate_submission
+from engine.forms.validation import validate_submission
 from tests.conftest import SHANGHAI
 from tests.processes.conftest import expect, working_days
 from tests.support import PLANS_ROOT

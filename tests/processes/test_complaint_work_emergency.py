@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from engine import forms
 from engine.errors import FormInvalid
+from engine.forms import validation as forms
 from tests.conftest import SHANGHAI
 from tests.processes.conftest import expect, working_days
 from tests.support import ROOT

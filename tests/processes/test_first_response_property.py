@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from engine import forms
 from engine.errors import FormInvalid
+from engine.forms import validation as forms
 from tests.conftest import SHANGHAI
 from tests.processes.conftest import FEEDBACK, expect, walk_closure
 from tests.support import ROOT

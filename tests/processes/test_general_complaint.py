@@ -15,11 +15,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from engine import cases, runtime
+from engine.cases import runtime
+from engine.cases import use_cases as cases
 from engine.db import transaction
 from engine.errors import FormInvalid
-from engine.forms import validate_submission
-from engine.plans import spec_cache
+from engine.forms.validation import validate_submission
+from engine.plans.versions import spec_cache
 from tests.conftest import SHANGHAI
 from tests.processes.conftest import expect, working_days
 from tests.support import PLANS_ROOT

@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from engine import forms
-from engine.calendar import WorkingCalendar
+from engine.calendar.working_days import WorkingCalendar
 from engine.errors import FormInvalid
+from engine.forms import validation as forms
 from tests.conftest import SHANGHAI
 from tests.processes.conftest import expect, walk_closure, working_days
 from tests.support import ROOT, Desk

@@ -10,10 +10,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from engine import cases, runtime
-from engine.calendar import WorkingCalendar
+from engine.calendar.working_days import WorkingCalendar
+from engine.cases import runtime
+from engine.cases import use_cases as cases
 from engine.db import transaction
-from engine.plans import spec_cache
+from engine.plans.versions import spec_cache
 from tests.conftest import SHANGHAI
 from tests.processes.conftest import expect, walk_closure
 from tests.support import PersistedWalk

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from engine.calendar import WorkingCalendar
+from engine.calendar.working_days import WorkingCalendar
 from tests.conftest import SHANGHAI
 from tests.processes.conftest import calendar_days, expect, walk_closure, working_days
 

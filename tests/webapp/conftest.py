@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from engine import tokens
-from engine.clock import utcnow
+from engine.calendar.clock import utcnow
 from engine.db import transaction
+from engine.people import tokens
 from tests.conftest import open_desk
 from tests.support import username_for
 from webapp import create_app

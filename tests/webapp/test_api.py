@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.roles import ROLES
+from engine.people.roles import ROLES
 from tests.webapp.conftest import REGISTRATION
 
 WORKING_ROLES = [r for r, role in ROLES.items() if role.works_cases]

@@ -1,8 +1,8 @@
 """POST /api/v1/messages: a hotline system or a regulator's gateway delivers a message to the case waiting for it."""
 from __future__ import annotations
 
-from engine import plans
 from engine.db import transaction
+from engine.plans import versions as plans
 from tests.engine.test_constructs import CONSTRUCTS
 
 

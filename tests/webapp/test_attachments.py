@@ -12,10 +12,10 @@ import zipfile
 import pytest
 from sqlalchemy import func, select
 
-from engine import cases
-from engine.attachments import Limits
+from engine.cases import use_cases as cases
 from engine.db import transaction
 from engine.models import Attachment, AuditEvent, TaskStatus
+from engine.records.attachments import Limits
 from tests.webapp.conftest import REGISTRATION
 from webapp import create_app
 
@@ -229,7 +229,7 @@ def test_pdfs_are_previewed_in_a_frame_of_our_own_pages_only(login, web_desk, re
 
 
 def test_registration_takes_the_files_of_its_start_form(login, web_desk, monkeypatch):
-    from engine import plans
+    from engine.plans import versions as plans
     real_get = plans.spec_cache.get
 
     def with_photo_field(version):
@@ -306,7 +306,7 @@ def audit_folder(tmp_path, monkeypatch):
 
 def test_the_pack_carries_the_checkpoints_covering_the_case_and_verifies_with_them(audit_folder, login, web_desk,
                                                                                    photo_case, tmp_path):
-    from engine import audit
+    from engine.records import audit
     number, row = photo_case
     audit.anchor(web_desk.session_factory, web_desk.now)
     _, pack = _pack(login("compliance"), number)

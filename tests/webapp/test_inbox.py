@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from engine.clock import utcnow
+from engine.calendar.clock import utcnow
 from engine.models import Task
 from tests.webapp.conftest import task_ids
 

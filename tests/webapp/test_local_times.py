@@ -7,9 +7,9 @@ import io
 import re
 from zoneinfo import ZoneInfo
 
-from engine import plans
-from engine.cases import get_case
+from engine.cases.use_cases import get_case
 from engine.db import transaction
+from engine.plans import versions as plans
 from tests.samples import one_task_plan, write_plan
 from tests.webapp.conftest import submit
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from engine.roles import ROLES
+from engine.people.roles import ROLES
 from tests.webapp.conftest import REGISTRATION, submit, task_ids
 
 WORKING_ROLES = [r for r, role in ROLES.items() if role.works_cases]
@@ -140,7 +140,7 @@ def test_completing_a_task_twice_is_a_conflict_page(login, registered, web_desk)
 
 
 def test_a_task_claimed_by_someone_else_cannot_be_claimed(login, registered, web_desk):
-    from engine import users
+    from engine.people import users
     web_desk.do(users.add_user, "intake2", ["intake"], "secret")
     task = web_desk.task(registered, "Task_FirstContact")
     login("intake").post(f"/tasks/{task.id}/claim")
@@ -163,14 +163,14 @@ def test_case_page_is_for_people_working_the_case(login, registered, web_desk, r
 
 def test_complainant_contact_is_masked_for_roles_that_do_not_work_with_the_complainant(login, registered,
                                                                                         web_desk):
-    from engine import users
+    from engine.people import users
     web_desk.do(users.add_user, "pr_intake", ["pr", "intake"], "secret")
     client = login("intake")
     page = client.get("/?list=queue").get_data(as_text=True)
     assert "王女士" in page
     task = web_desk.task(registered, "Task_FirstContact")
     assert "13812345678" in client.get(f"/tasks/{task.id}").get_data(as_text=True)
-    from engine.privacy import mask_contact, mask_name
+    from engine.people.privacy import mask_contact, mask_name
     assert mask_name("王女士") == "王**" and mask_contact("13812345678") == "138****5678"
 
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.models import PlanVersion
-from engine.roles import ROLES
+from engine.people.roles import ROLES
 from tests.samples import NOTE_FORM, one_task_plan
 
 GC = "general_complaint"

@@ -6,7 +6,7 @@ import io
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from engine import timers
+from engine.cases import timers
 from tests.webapp.conftest import REGISTRATION
 
 

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import update
 
-from engine import timers
+from engine.cases import timers
 from engine.models import AuditEvent
-from engine.roles import ROLES
+from engine.people.roles import ROLES
 from tests.webapp.conftest import REGISTRATION, submit
 
 

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import delete, select
 
-from engine import audit
 from engine.models import AuditEvent
+from engine.records import audit
 from tests.webapp.conftest import REGISTRATION
 
 

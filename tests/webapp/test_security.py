@@ -8,8 +8,8 @@ import urllib.request
 import pytest
 from werkzeug.serving import make_server
 
-from engine import users
 from engine.db import transaction
+from engine.people import users
 from tests.webapp.conftest import REGISTRATION
 from webapp import create_app
 from webapp.security import PlanFlowRequestHandler
@@ -202,8 +202,8 @@ def test_a_body_over_the_size_limit_is_413_with_a_json_error_before_it_is_read(w
     response = app.test_client().post("/api/v1/cases", data=b"x" * 2000, content_type="application/json",
                                       headers={"Authorization": "Bearer nope"})
     assert response.status_code in (401, 413)
-    from engine import tokens
-    from engine.clock import utcnow
+    from engine.calendar.clock import utcnow
+    from engine.people import tokens
     with transaction(web_desk.session_factory) as session:
         token = tokens.create_token(session, "intake1", utcnow())
     response = app.test_client().post("/api/v1/cases", data=b"x" * 2000, content_type="application/json",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import users
+from engine.people import users
 
 
 @pytest.mark.parametrize("role, status", [("office_director", 200), ("general_manager", 200), ("leadership", 200),

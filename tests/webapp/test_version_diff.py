@@ -1,7 +1,8 @@
 """The version page lists what changed as text beside the diagram, with a legend."""
 from __future__ import annotations
 
-from engine import drafts, plans
+from engine.plans import drafts
+from engine.plans import versions as plans
 
 
 def test_the_version_page_lists_the_renamed_task_only(login, web_desk):

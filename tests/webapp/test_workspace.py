@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine import cases
+from engine.cases import use_cases as cases
 from engine.models import AuditEvent
 from tests.support import username_for
 

@@ -1,0 +1,144 @@
+"""A case's workflow in and out of the database, with the engine's own state intact.
+
+The stored state is SpiffWorkflow's whole serialization: task tree, data, and the specs
+the case runs on. SpiffWorkflow rewires specs while a case runs (an event subprocess
+is connected when its event arrives; a multi-instance child is hooked to its parent
+when an instance is created), so a case re-attached to freshly parsed specs behaves
+differently from one that never left memory. Keeping the specs with the case makes
+every reload behave exactly as one process would.
+
+For the same reason no two workflows ever share spec objects: a new case gets its own
+copy of its plan version's specs, restored from their serialized form (parsing is
+cached per plan version and must never be changed by a running case).
+
+Most cases never rewire anything, and the specs are four fifths of a stored state: a case
+whose specs are still exactly its plan version's is stored without them and restored onto
+a private copy of the version's specs — which is, by that equality, the same thing.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SERIALIZER_VERSION
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
+from SpiffWorkflow.version import __version__ as LIBRARY_VERSION
+
+from engine.errors import CaseEngineError
+from engine.models import Case
+from engine.plans.bpmn import ParsedPlan, make_decisions_strict
+from engine.plans.dialect import SERIALIZER_CONFIG
+
+
+class _WorkflowConverter(BpmnWorkflowConverter):
+    """SpiffWorkflow's converter; states saved before specs were kept (no "spec") restore onto the plan's specs."""
+
+    def from_dict(self, dct, plan: ParsedPlan | None = None):
+        if "spec" in dct or plan is None:
+            return super().from_dict(dct)
+        spec, subprocess_specs = private_specs(plan)
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+_registry = BpmnWorkflowSerializer.configure({**SERIALIZER_CONFIG, BpmnWorkflow: _WorkflowConverter})
+_serializer = BpmnWorkflowSerializer(_registry)
+registry = _registry  # for SpiffWorkflow's diff and migration helpers
+
+_spec_texts: dict[int, tuple[object, str, dict]] = {}
+_spec_texts_lock = threading.Lock()
+
+
+def _serialized_specs(plan: ParsedPlan) -> tuple[str, dict]:
+    """The plan's specs as JSON text and as a dict, computed once per parsed spec object."""
+    key = id(plan.spec)
+    with _spec_texts_lock:
+        cached = _spec_texts.get(key)
+    if cached is not None and cached[0] is plan.spec:
+        return cached[1], cached[2]
+    pristine = {"spec": _registry.convert(plan.spec),
+                "subprocess_specs": {name: _registry.convert(spec) for name, spec in plan.subprocess_specs.items()}}
+    text = json.dumps(pristine)
+    pristine = json.loads(text)   # exactly what a stored state holds
+    with _spec_texts_lock:
+        if len(_spec_texts) > 256:
+            _spec_texts.clear()
+        _spec_texts[key] = (plan.spec, text, pristine)
+    return text, pristine
+
+
+def private_specs(plan: ParsedPlan) -> tuple[object, dict]:
+    """A copy of the plan's process spec and subprocess specs that only one workflow will use."""
+    dct = json.loads(_serialized_specs(plan)[0])
+    spec = _registry.restore(dct["spec"])
+    subprocess_specs = {name: _registry.restore(value) for name, value in dct["subprocess_specs"].items()}
+    _adjust(spec, subprocess_specs)
+    return spec, subprocess_specs
+
+
+def _adjust(spec, subprocess_specs: dict) -> None:
+    """Re-apply what parsing adds beyond SpiffWorkflow's serialization (strict decision tables)."""
+    make_decisions_strict([spec, *subprocess_specs.values()])
+    for process in [spec, *subprocess_specs.values()]:
+        for task_spec in process.task_specs.values():
+            if isinstance(task_spec, LoopTask):   # an instance created before a reload must still merge
+                child = process.task_specs.get(task_spec.task_spec)
+                if child is not None and not child.completed_event.is_connected(task_spec.merge_child):
+                    child.completed_event.connect(task_spec.merge_child)
+
+
+def new_workflow(plan: ParsedPlan, script_engine) -> BpmnWorkflow:
+    spec, subprocess_specs = private_specs(plan)
+    return BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
+
+
+def dump(workflow: BpmnWorkflow, plan: ParsedPlan | None = None) -> dict:
+    """The workflow's state; without its specs when they are still exactly `plan`'s."""
+    state = _serializer.to_dict(workflow)
+    if plan is not None:
+        pristine = _serialized_specs(plan)[1]
+        if json.loads(json.dumps(state["spec"])) == pristine["spec"] and \
+                json.loads(json.dumps(state["subprocess_specs"])) == pristine["subprocess_specs"]:
+            del state["spec"], state["subprocess_specs"]
+    return state
+
+
+def restore(state: dict, plan: ParsedPlan, script_engine) -> BpmnWorkflow:
+    workflow = _serializer.from_dict(state, plan=plan)
+    _adjust(workflow.spec, workflow.subprocess_specs)
+    workflow.script_engine = script_engine
+    return workflow
+
+
+def load(case: Case, plan: ParsedPlan, script_engine) -> BpmnWorkflow:
+    """The case's workflow, refusing state written by a newer serializer (reading it would lose data)."""
+    if _version_key(case.serializer_version) > _version_key(SERIALIZER_VERSION):
+        raise CaseEngineError(f"case {case.number} was saved by serializer {case.serializer_version} "
+                              f"(SpiffWorkflow {case.library_version}); this installation has "
+                              f"{SERIALIZER_VERSION} and must not read it — upgrade PlanFlow")
+    try:
+        return restore(case.workflow_state, plan, script_engine)
+    except CaseEngineError:
+        raise
+    except Exception as exc:  # noqa: BLE001 — a state that cannot be read is an incident, not a traceback
+        raise CaseEngineError(f"the stored state of case {case.number} cannot be read: "
+                              f"{type(exc).__name__}: {exc}") from exc
+
+
+def save(case: Case, workflow: BpmnWorkflow, plan: ParsedPlan) -> None:
+    case.workflow_state = dump(workflow, plan)
+    case.serializer_version = SERIALIZER_VERSION
+    case.library_version = LIBRARY_VERSION
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split(".") if part.isdigit())

@@ -1,0 +1,1 @@
+"""Plans: BPMN and DMN read in PlanFlow's dialect, checked, versioned, drafted in the browser and compared."""

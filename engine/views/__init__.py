@@ -1,0 +1,1 @@
+"""Read models for people: the inbox, the case workspace, the team view and the compliance review."""
