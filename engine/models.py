@@ -348,3 +348,108 @@ class PlanDraft(Base):
     base_version: Mapped[int] = mapped_column(Integer)
     saved_by: Mapped[str] = mapped_column(String(80))
     saved_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class NotificationStatus(str, enum.Enum):
+    PENDING = "pending"              # waiting for the sender (or for quiet hours / the digest to end)
+    SENT = "sent"                    # handed over (in the app: shown in the bell)
+    UNDELIVERABLE = "undeliverable"  # refused for good or out of attempts; listed for a process owner
+    SKIPPED = "skipped"              # nothing to send it with any more (address removed, webhook deleted)
+
+
+class Notification(Base):
+    """One message to one recipient over one channel, written in the transaction of the change that caused it.
+
+    The outbox: the sender takes pending rows in `next_attempt_at` order and marks each
+    after the channel accepted it, so a crash between the two sends that row once more.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_due", "status", "next_attempt_at"),
+                      Index("ix_notifications_inbox", "recipient", "channel", "read_at", "id"),
+                      Index("ix_notifications_event_key", "event_key"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event: Mapped[str] = mapped_column(String(30))
+    # Names the happening (e.g. "near:<task id>") so the same one is never announced twice.
+    event_key: Mapped[str] = mapped_column(String(80))
+    channel: Mapped[str] = mapped_column(String(10))       # app, email, webhook
+    recipient: Mapped[str] = mapped_column(String(120))    # a user name, or the webhook's name
+    address: Mapped[str | None] = mapped_column(String(500))  # e-mail address or webhook URL at the time of writing
+    locale: Mapped[str] = mapped_column(String(10), default="zh_CN")
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    digest: Mapped[bool] = mapped_column(Boolean, default=False)
+    case_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    task_id: Mapped[int | None] = mapped_column(Integer)
+    # The facts the message is rendered from (case number, task names, deadline, link path).
+    payload: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[NotificationStatus] = mapped_column(_enum(NotificationStatus), default=NotificationStatus.PENDING)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class NotificationPreference(Base):
+    """What one user wants to hear about and how; users without a row get the defaults."""
+
+    __tablename__ = "notification_preferences"
+
+    username: Mapped[str] = mapped_column(ForeignKey("users.username", ondelete="CASCADE"), primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    muted_events: Mapped[list] = mapped_column(JSON, default=list)
+    channels: Mapped[list] = mapped_column(JSON, default=list)     # of "app", "email"
+    quiet_from: Mapped[str | None] = mapped_column(String(5))      # "22:00", local time
+    quiet_until: Mapped[str | None] = mapped_column(String(5))     # "07:30"
+    daily_digest: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Webhook(Base):
+    """An outgoing webhook: a group robot (WeCom, DingTalk, Feishu) or a hotline system's endpoint."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    url: Mapped[str] = mapped_column(String(500))
+    # Signs every body (HMAC-SHA256); kept in clear because the signature needs it.
+    secret: Mapped[str] = mapped_column(String(200))
+    style: Mapped[str] = mapped_column(String(20), default="planflow")  # planflow, wecom, dingtalk, feishu
+    events: Mapped[list] = mapped_column(JSON, default=list)  # empty: every event
+    locale: Mapped[str] = mapped_column(String(10), default="zh_CN")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DeadlineWarningStatus(str, enum.Enum):
+    WAITING = "waiting"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+
+
+class DeadlineWarning(Base):
+    """When to warn that an open task's deadline is near; written with the task, swept by the worker by `warn_at`."""
+
+    __tablename__ = "deadline_warnings"
+    __table_args__ = (Index("ix_deadline_warnings_due", "status", "warn_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    # The deadline the warning time was derived from; a moved deadline moves the warning.
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    warn_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[DeadlineWarningStatus] = mapped_column(_enum(DeadlineWarningStatus),
+                                                          default=DeadlineWarningStatus.WAITING)
+
+
+class NotificationPlanSetting(Base):
+    """A plan's own near-deadline rule (else PLANFLOW_NOTIFY_WARN): "80%" of the time, or "60m" before."""
+
+    __tablename__ = "notification_plan_settings"
+
+    plan_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    warn: Mapped[str] = mapped_column(String(20))
