@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, timezone
 
-from sqlalchemy import JSON, Boolean, Date, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, Enum, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base, UTCDateTime
@@ -453,3 +453,24 @@ class NotificationPlanSetting(Base):
 
     plan_key: Mapped[str] = mapped_column(String(100), primary_key=True)
     warn: Mapped[str] = mapped_column(String(20))
+
+
+class WorkerHeartbeat(Base):
+    """A timer worker's last sign of life and its running figures, written after every sweep.
+
+    `/readyz` reads `last_seen`; `/metrics` reads the figures, so the worker needs no HTTP
+    port of its own. `stats` holds the worker's cumulative histograms (timer lateness,
+    sweep duration) since it started, as bucket counts.
+    """
+
+    __tablename__ = "worker_heartbeats"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    last_sweep_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    sweeps: Mapped[int] = mapped_column(Integer, default=0)
+    timers_fired: Mapped[int] = mapped_column(Integer, default=0)
+    stats: Mapped[dict] = mapped_column(JSON, default=dict)
