@@ -24,6 +24,7 @@ from engine.cases.use_cases import flush_case, lock_case
 from engine.db import transaction
 from engine.errors import PlanFlowError
 from engine.models import Case, Timer, TimerStatus
+from engine.ops import heartbeat
 from engine.plans.versions import spec_cache
 from engine.records import audit
 
@@ -135,7 +136,7 @@ def run_worker(session_factory: sessionmaker, interval: float, once: bool = Fals
     With `once`, sweep until nothing is due any more and return (for cron and tests).
     """
     while True:
-        result = sweep(session_factory)
+        result = heartbeat.sweep_and_beat(sweep, session_factory)  # and record this worker's heartbeat
         audit.anchor_if_due(session_factory, utcnow())
         if result.fired or result.failed:
             echo(f"fired {result.fired} timer(s) in {result.cases} case(s); {len(result.failed)} case(s) failed")

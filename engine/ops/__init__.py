@@ -1,0 +1,1 @@
+"""Running PlanFlow as a service: worker heartbeats, readiness checks, figures for /metrics, log format."""

@@ -1,0 +1,77 @@
+"""Each timer worker writes a heartbeat row after every sweep, with its own counts and histograms."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from engine.calendar.clock import utcnow
+from engine.cases import timers
+from engine.db import transaction
+from engine.models import WorkerHeartbeat
+from engine.ops import heartbeat
+from tests.samples import one_task_plan, write_plan
+from tests.support import ROOT, Desk
+
+
+@pytest.fixture
+def overdue(session_factory, tmp_path):
+    """A desk whose cases started two days ago by the real clock: their 24-hour timers are a day late."""
+    return Desk(session_factory, utcnow() - timedelta(days=2)).open(
+        session_factory, utcnow() - timedelta(days=2), [write_plan(tmp_path / "plans", one_task_plan())])
+
+
+def rows(factory) -> list[WorkerHeartbeat]:
+    with transaction(factory, readonly=True) as session:
+        return list(session.execute(select(WorkerHeartbeat).order_by(WorkerHeartbeat.name)).scalars())
+
+
+def test_a_sweep_writes_the_heartbeat_with_fired_timers_and_their_lateness(overdue, monkeypatch):
+    monkeypatch.setenv("PLANFLOW_WORKER_NAME", "worker-a")
+    monkeypatch.setattr(heartbeat, "_figures", None)
+    for _ in range(3):
+        overdue.start("mini", {}, "handler1")
+    before = utcnow()
+    timers.run_worker(overdue.session_factory, 0, once=True)
+    [row] = rows(overdue.session_factory)
+    assert (row.name, row.pid, row.timers_fired) == ("worker-a", os.getpid(), 3)
+    assert row.sweeps >= 2 and row.last_seen >= before and row.last_sweep_seconds >= 0
+    lateness = row.stats["lateness_seconds"]
+    assert lateness["count"] == 3 and lateness["counts"][-1] == 0  # a day late: beyond the last bucket (1 h)
+    assert 3 * 86_000 < lateness["sum"] < 3 * 87_000
+    sweeps = row.stats["sweep_seconds"]
+    assert sweeps["count"] == row.sweeps and sweeps["counts"][-1] == row.sweeps
+
+
+def test_a_rolled_back_firing_is_not_counted(overdue, monkeypatch):
+    monkeypatch.setattr(heartbeat, "_figures", None)
+    overdue.start("mini", {}, "handler1")
+
+    def sweep_that_fails_to_commit(factory):
+        with pytest.raises(RuntimeError), transaction(factory) as session:
+            timers.fire_case_timers(session, timers.due_case_ids(session, utcnow(), 10)[0], utcnow())
+            raise RuntimeError("lost before commit")
+        return timers.SweepResult()
+
+    heartbeat.sweep_and_beat(sweep_that_fails_to_commit, overdue.session_factory)
+    [row] = rows(overdue.session_factory)
+    assert (row.timers_fired, row.stats["lateness_seconds"]["count"]) == (0, 0)
+
+
+def test_two_worker_processes_each_keep_their_own_row_and_count_each_timer_once(overdue, db_url):
+    for _ in range(20):
+        overdue.start("mini", {}, "handler1")
+    workers = [subprocess.Popen([sys.executable, "-m", "engine.cli", "worker", "--once"], cwd=ROOT,
+                                env={**os.environ, "PLANFLOW_DATABASE_URL": db_url, "PLANFLOW_WORKER_NAME": name},
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for name in ("w1", "w2")]
+    outputs = [w.communicate(timeout=120) for w in workers]
+    assert all(w.returncode == 0 for w in workers), outputs
+    found = rows(overdue.session_factory)
+    assert [r.name for r in found] == ["w1", "w2"]
+    assert sum(r.timers_fired for r in found) == 20
+    assert sum(r.stats["lateness_seconds"]["count"] for r in found) == 20
