@@ -16,6 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine.cases import runtime
 from engine.db import transaction
+from engine.drills import clock as drill_clock
 from engine.errors import (
     CaseChanged,
     CaseEngineError,
@@ -28,6 +29,7 @@ from engine.errors import (
 )
 from engine.forms.validation import validate_submission
 from engine.models import AuditEvent, Case, CaseNumberCounter, CaseStatus, Task, TaskStatus, User
+from engine.notifications import events as notifications
 from engine.people.roles import LANE_ROLES
 from engine.people.users import get_user
 from engine.plans.versions import current_version, spec_cache
@@ -87,6 +89,7 @@ def _keep_registration(session: Session, case: Case, plan, data: dict, message: 
     case.incident = message
     audit.record(session, audit.EventKind.INCIDENT, username, now, case=case, element_id=plan.process_id,
                  payload={"error": message})
+    notifications.on_incident(session, case, message, now)
 
 
 def with_received_at(data: dict, now: datetime) -> dict:
@@ -201,6 +204,7 @@ def reassign_task(session: Session, task_id: int, to_username: str, reason: str,
     previous, task.assignee = task.assignee, to_username
     audit.record(session, TASK_REASSIGNED, username, now, case=task.case, element_id=task.element_id,
                  payload={"task_id": task.id, "from": previous, "to": to_username, "reason": reason[:2000]})
+    notifications.on_reassigned(session, task, previous, username, reason[:2000], now)
     return task
 
 
@@ -220,6 +224,7 @@ def complete_task(session: Session, task_id: int, username: str, data: dict, now
     task = get_task(session, task_id)
     _require_role(user, task)
     case = lock_case(session, task.case_id)
+    now = drill_clock.case_now(session, case, now)  # a drill task is done at its drill's simulated time
     session.refresh(task)
     _require_open(task)
     if task.assignee not in (None, username):
@@ -268,6 +273,7 @@ def record_incident(session: Session, case_id: int, message: str, actor: str, no
     case.incident = message
     audit.record(session, audit.EventKind.INCIDENT, actor, now, case=case, element_id=element_id,
                  payload={"error": message})
+    notifications.on_incident(session, case, message, now)
 
 
 def retry_case(session: Session, number: str, actor: str, now: datetime) -> runtime.SyncOutcome:

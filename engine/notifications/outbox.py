@@ -1,0 +1,115 @@
+"""Write notifications into the outbox: one row per recipient and channel, in the caller's transaction.
+
+Nothing is sent here. The in-app row is the bell entry itself (sent on writing); mail and
+webhook rows wait for the sender (engine.notifications.sender), which the worker runs.
+Quiet hours and the daily digest only set when a mail row becomes due: an urgent
+notification is always due at once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from engine.calendar.local_time import zone
+from engine.models import Notification, NotificationPreference, NotificationStatus, User, UserRole, Webhook
+from engine.notifications import preferences
+from engine.notifications.settings import NotifySettings, parse_clock
+
+APP, EMAIL, WEBHOOK = "app", "email", "webhook"
+_HOLDERS, _WEBHOOKS = "planflow.notifications.holders", "planflow.notifications.webhooks"
+
+
+@dataclass
+class Announcement:
+    """One happening worth telling people about."""
+
+    event: str            # a key of templates.EVENTS
+    key: str              # names the happening, e.g. "ready:42"
+    payload: dict
+    case_id: int | None = None
+    task_id: int | None = None
+    urgent: bool = False
+    webhooks: bool = True  # also tell the webhooks that listen for this event
+    recipients: list[str] = field(default_factory=list)
+
+
+def role_holders(session: Session, role: str) -> list[str]:
+    """Active users holding `role`, by name (read once per transaction: a step often readies several tasks)."""
+    cache = session.info.setdefault(_HOLDERS, {})
+    if role not in cache:
+        cache[role] = list(session.execute(select(User.username).join(UserRole, UserRole.user_id == User.id)
+                                           .where(UserRole.role == role, User.active.is_(True))
+                                           .order_by(User.username)).scalars())
+    return cache[role]
+
+
+def _active_webhooks(session: Session) -> list[Webhook]:
+    if _WEBHOOKS not in session.info:
+        session.info[_WEBHOOKS] = list(session.execute(select(Webhook).where(Webhook.active.is_(True))
+                                                       .order_by(Webhook.id)).scalars())
+    return session.info[_WEBHOOKS]
+
+
+def already_announced(session: Session, key: str) -> bool:
+    return session.execute(select(exists().where(Notification.event_key == key))).scalar()
+
+
+def write(session: Session, announcement: Announcement, now: datetime, settings: NotifySettings | None = None) -> int:
+    """Put the announcement's rows into the outbox; returns how many rows were written."""
+    settings = settings or NotifySettings.from_env()
+    names = sorted(set(announcement.recipients))
+    found = session.execute(
+        select(User.username, User.locale, NotificationPreference)
+        .outerjoin(NotificationPreference, NotificationPreference.username == User.username)
+        .where(User.username.in_(names))).all() if names else []
+    prefs = {name: preferences.from_row(row, name) for name, _, row in found}
+    locales = {name: locale for name, locale, _ in found}
+    written = 0
+    for name in names:
+        pref = prefs.get(name)
+        if pref is None:
+            continue
+        if pref.wants(announcement.event, APP):
+            session.add(_row(announcement, APP, name, None, locales.get(name, "zh_CN"), now, now,
+                             NotificationStatus.SENT, sent_at=now))
+            written += 1
+        if pref.email and settings.mail.configured and pref.wants(announcement.event, EMAIL):
+            due, digest = _mail_due(pref, announcement.urgent, now, settings)
+            session.add(_row(announcement, EMAIL, name, pref.email, locales.get(name, "zh_CN"), now, due,
+                             NotificationStatus.PENDING, digest=digest))
+            written += 1
+    if announcement.webhooks:
+        for hook in _active_webhooks(session):
+            if not hook.events or announcement.event in hook.events:
+                session.add(_row(announcement, WEBHOOK, hook.name, hook.url, hook.locale, now, now,
+                                 NotificationStatus.PENDING))
+                written += 1
+    return written
+
+
+def _row(a: Announcement, channel, recipient, address, locale, now, due, status, sent_at=None, digest=False):
+    return Notification(event=a.event, event_key=a.key[:80], channel=channel, recipient=recipient, address=address,
+                        locale=locale or "zh_CN", urgent=a.urgent, digest=digest, case_id=a.case_id, task_id=a.task_id,
+                        payload=a.payload, status=status, created_at=now, next_attempt_at=due, attempts=0,
+                        sent_at=sent_at)
+
+
+def _mail_due(pref: preferences.Preferences, urgent: bool, now: datetime, settings: NotifySettings):
+    """When a mail row should go: now, after the user's quiet hours, or with the next daily digest."""
+    if urgent:
+        return now, False
+    if pref.daily_digest:
+        return next_digest_time(now, settings.digest_at), True
+    return pref.quiet_end(now) or now, False
+
+
+def next_digest_time(now: datetime, digest_at: str) -> datetime:
+    hour, minute = parse_clock(digest_at, "PLANFLOW_NOTIFY_DIGEST_AT")
+    local = now.astimezone(zone())
+    at = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if at <= local:
+        at += timedelta(days=1)
+    return at.astimezone(now.tzinfo)
