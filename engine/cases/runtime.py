@@ -35,6 +35,7 @@ from engine.cases.rows import SyncOutcome, english_name, ready_user_tasks, sync 
 from engine.cases.waiting import all_tasks, attached_task, deadline_of, deadline_timer, timer_due  # noqa: F401
 from engine.errors import CaseEngineError, PlanFlowError
 from engine.models import Case
+from engine.notifications import events as notifications
 from engine.plans.bpmn import ParsedPlan
 from engine.plans.versions import spec_cache
 
@@ -195,7 +196,9 @@ def settle(session: Session, case: Case, workflow: BpmnWorkflow, now: datetime, 
     if found:
         raise CaseEngineError("; ".join(found))
     save(case, workflow)
-    return sync(session, case, workflow, now, actor)
+    outcome = sync(session, case, workflow, now, actor)
+    notifications.on_step(session, case, outcome, now, actor)  # outbox rows in this step's transaction
+    return outcome
 
 
 def advance(session: Session, case: Case, plan: ParsedPlan, now: datetime, actor: str,
