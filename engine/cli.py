@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import logging
 import sys
 import time
 import traceback
@@ -22,15 +23,16 @@ from engine.cases import messages, timers
 from engine.cases import use_cases as cases
 from engine.cases.doctor import examine as examine_cases
 from engine.config import Settings
-from engine.db import create_schema, make_engine, make_session_factory, transaction
+from engine.db import make_engine, make_session_factory, transaction
 from engine.errors import CaseEngineError, DeployRejected, FormInvalid, PlanFlowError
+from engine.migrations import schema
 from engine.models import User
+from engine.ops import logs
 from engine.people import logins, tokens, users
 from engine.people.roles import ROLES
 from engine.plans import versions as plans
 from engine.records import attachments, audit, file_store, retention
 from engine.records.audit import keys as audit_keys
-from engine.records.audit import upgrade as audit_upgrade
 from engine.views import inbox
 
 
@@ -39,15 +41,30 @@ class Context:
         self.settings = Settings.from_env()
         self._factory = None
 
-    def session_factory(self, create: bool = False):
+    def session_factory(self):
         if self._factory is None:
             engine = make_engine(self.settings.database_url)
-            if create:
-                create_schema(engine)
-            elif not inspect(engine).has_table("cases"):
+            if not inspect(engine).has_table("cases"):
                 raise PlanFlowError("the database is not initialised: run `planflow init` first")
             self._factory = make_session_factory(engine)
         return self._factory
+
+    def upgrade_schema(self) -> schema.UpgradeResult:
+        """Run the migrations the database lacks (adopting one made before migrations) and say what happened."""
+        engine = make_engine(self.settings.database_url)
+        try:
+            result = schema.upgrade(engine)
+        finally:
+            engine.dispose()
+        if result.audit_events_upgraded is not None:
+            click.echo(f"audit trail upgraded: {result.audit_events_upgraded} event(s) verified, "
+                       "re-chained per case and signed")
+        if result.pre_alembic:
+            click.echo(f"database from a release before migrations: brought to {schema.BASELINE} and stamped")
+        if result.before != result.after and not (result.pre_alembic and result.after == schema.BASELINE):
+            start = schema.BASELINE if result.pre_alembic else result.before or "empty"
+            click.echo(f"schema upgraded: {start} -> {result.after}")
+        return result
 
 
 def _task_dict(task) -> dict:
@@ -151,12 +168,50 @@ def main(debug):
 @pass_ctx
 @domain_errors
 def init(ctx: Context):
-    """Create the database tables (safe to run again); an audit trail of an older form is upgraded."""
-    factory = ctx.session_factory(create=True)
-    upgraded = audit_upgrade.upgrade_legacy_trail(factory.kw["bind"])
-    if upgraded is not None:
-        click.echo(f"audit trail upgraded: {upgraded} event(s) verified, re-chained per case and signed")
+    """Create the database or bring it up to date (what `planflow db upgrade` does; safe to run again)."""
+    ctx.upgrade_schema()
     click.echo(f"database ready: {ctx.settings.database_url.split('@')[-1]}")
+
+
+@main.group("db")
+def db_group():
+    """The database schema: migrations."""
+
+
+@db_group.command("upgrade")
+@pass_ctx
+@domain_errors
+def db_upgrade(ctx: Context):
+    """Run the migrations the database lacks; a database made before migrations is adopted first."""
+    result = ctx.upgrade_schema()
+    click.echo(f"database at {result.after}: {ctx.settings.database_url.split('@')[-1]}")
+
+
+@db_group.command("current")
+@pass_ctx
+@domain_errors
+def db_current(ctx: Context):
+    """The revision the database is at, and whether it is the newest (exit 1 when not)."""
+    engine = make_engine(ctx.settings.database_url)
+    try:
+        revision = schema.current(engine)
+    finally:
+        engine.dispose()
+    head = schema.head()
+    if revision is None:
+        click.echo("none (not migrated: run `planflow db upgrade`)")
+        sys.exit(1)
+    if revision != head:
+        click.echo(f"{revision} (behind {head}: run `planflow db upgrade`)")
+        sys.exit(1)
+    click.echo(f"{revision} (up to date)")
+
+
+@db_group.command("history")
+def db_history():
+    """Every migration, oldest first."""
+    for revision, after, doc in schema.history():
+        click.echo(f"{revision}  (after {after or 'nothing'})  {doc}")
 
 
 @main.command()
@@ -358,11 +413,15 @@ def attach(ctx: Context, case_number, files, note, actor, as_json):
 def worker(ctx: Context, once, interval):
     """Fire due timers (escalations) until interrupted; a database outage is waited out."""
     interval = interval or ctx.settings.worker_interval
+    report, warn = print, lambda line: click.echo(line, err=True)
+    if logs.log_format() == "json":
+        logs.configure("json")
+        report, warn = logging.getLogger("planflow.worker").info, logging.getLogger("planflow.worker").warning
     if once:
-        timers.run_worker(ctx.session_factory(), interval, once=True)
+        timers.run_worker(ctx.session_factory(), interval, once=True, echo=report)
         return
-    supervise(lambda: timers.run_worker(ctx.session_factory(), interval, once=True), interval,
-              echo=lambda line: click.echo(line, err=True))
+    supervise(lambda: timers.run_worker(ctx.session_factory(), interval, once=True, echo=report), interval,
+              echo=warn)
 
 
 OUTAGE_LOG_EVERY = 60.0
@@ -646,18 +705,6 @@ def demo_users(ctx: Context, password):
                 users.add_user(session, username, [role], password, f"{ROLES[role].name_zh} {username}")
                 created.append(username)
     click.echo(f"demo users created: {', '.join(created)}" if created else "demo users already exist")
-
-
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-@pass_ctx
-@domain_errors
-def serve(ctx: Context, host, port):
-    """Serve the web app."""
-    from webapp import create_app, security
-
-    security.serve(create_app(session_factory=ctx.session_factory()), host, port)
 
 
 if __name__ == "__main__":

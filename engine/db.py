@@ -8,11 +8,10 @@ writer waits (busy timeout) instead of failing later on a stale snapshot.
 from __future__ import annotations
 
 import contextlib
-import enum
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import DateTime, create_engine, event, inspect, text
+from sqlalchemy import DateTime, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -95,46 +94,15 @@ def transaction(session_factory: sessionmaker[Session], readonly: bool = False):
 
 
 def create_schema(engine: Engine) -> None:
-    """Create every table that does not exist yet, and add the columns and indexes later releases added.
+    """Create every table from the models at once and record the newest migration as applied.
 
-    Until schema migrations exist, a database made by an earlier release is brought up to
-    date here: new columns are added with their default, so existing rows stay valid.
+    For tests and benchmarks, where a fresh database a second is worth having: a real
+    database is made and kept up to date by the migrations (`planflow db upgrade`), and a
+    test checks that both give the same schema.
     """
     from engine import models  # noqa: F401  (registers the tables)
+    from engine.migrations.schema import stamp_head
 
-    Base.metadata.create_all(engine)
-    _add_missing_columns(engine)
-
-
-def _add_missing_columns(engine: Engine) -> None:
     with engine.begin() as connection:
-        inspector = inspect(connection)
-        for table in Base.metadata.sorted_tables:
-            present = {column["name"] for column in inspector.get_columns(table.name)}
-            missing = [column for column in table.columns if column.name not in present]
-            defaults = {column.name: _scalar_default(column) for column in missing}
-            if any(defaults[c.name] is None and not c.nullable for c in missing):
-                continue   # nothing to fill existing rows with: the table has an upgrade of its own (audit trail)
-            for column in missing:
-                default = defaults[column.name]
-                clause = f" DEFAULT {_literal(default)}" if default is not None else ""
-                connection.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" '
-                                        f'{column.type.compile(dialect=engine.dialect)}{clause}'))
-            existing = {index["name"] for index in inspector.get_indexes(table.name)}
-            for index in table.indexes:
-                if index.name not in existing:
-                    index.create(connection)
-
-
-def _scalar_default(column):
-    return column.default.arg if column.default is not None and column.default.is_scalar else None
-
-
-def _literal(value) -> str:
-    if isinstance(value, enum.Enum):
-        value = value.value
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, (int, float)):
-        return str(value)
-    return "'" + str(value).replace("'", "''") + "'"
+        Base.metadata.create_all(connection)
+        stamp_head(connection)

@@ -1,0 +1,91 @@
+"""Bring a database to the schema the models describe, by running the Alembic revisions in versions/.
+
+Works from an installed package: the revisions are found next to this module, no alembic.ini
+is needed. `upgrade` is what `planflow db upgrade` and `planflow init` run; a database made
+before migrations existed is first brought to the baseline (see pre_alembic) and stamped.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection, Engine
+
+from engine.errors import PlanFlowError
+
+HERE = Path(__file__).resolve().parent
+BASELINE = "0001_baseline"
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic's configuration pointing at the revisions inside the package (and at `connection`, if given)."""
+    config = Config()
+    config.set_main_option("script_location", str(HERE))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+@functools.cache
+def script_directory() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def heads() -> list[str]:
+    """The revisions nothing follows; exactly one while the chain is linear."""
+    return list(script_directory().get_heads())
+
+
+def head() -> str:
+    found = heads()
+    if len(found) != 1:
+        raise PlanFlowError(f"the migrations have {len(found)} heads ({', '.join(sorted(found))}); "
+                           "chain them by editing down_revision")
+    return found[0]
+
+
+def current(engine: Engine) -> str | None:
+    """The revision the database is at: None for an empty database or one made before migrations."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+@dataclass(frozen=True)
+class UpgradeResult:
+    before: str | None          # the revision the database was at (None: empty or made before migrations)
+    after: str
+    pre_alembic: bool           # tables were there without a revision: brought to the baseline and stamped
+    audit_events_upgraded: int | None   # events of an old-form audit trail re-chained on the way, if any
+
+
+def upgrade(engine: Engine, revision: str = "head") -> UpgradeResult:
+    """Run every revision the database lacks; a database made before migrations is adopted first."""
+    from engine.migrations import pre_alembic
+
+    before = current(engine)
+    adopted, audit_upgraded = False, None
+    if before is None and pre_alembic.has_planflow_tables(engine):
+        audit_upgraded = pre_alembic.bring_to_baseline(engine)
+        with engine.begin() as connection:
+            command.stamp(alembic_config(connection), BASELINE)
+        adopted = True
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), revision)
+    return UpgradeResult(before, current(engine), adopted, audit_upgraded)
+
+
+def stamp_head(connection: Connection) -> None:
+    """Record the newest revision without running any: for a schema just made by `Base.metadata.create_all`."""
+    MigrationContext.configure(connection).stamp(script_directory(), "head")
+
+
+def history() -> list[tuple[str, str | None, str]]:
+    """(revision, the revision it follows, its first docstring line), oldest first."""
+    revisions = list(script_directory().walk_revisions())
+    return [(r.revision, r.down_revision, (r.doc or "").strip().splitlines()[0] if r.doc else "")
+            for r in reversed(revisions)]
