@@ -1,27 +1,38 @@
-"""The timer sweep: fire every due timer exactly once, whatever the number of workers.
+"""The timer sweep: fire every due timer exactly once, however many workers run.
 
-The sweep reads the indexed `timers` table, so cases without a due timer are never
-loaded. Each case fires in its own transaction under the case row lock (SQLite:
-the write lock); a second worker that reaches the same case afterwards finds its
-timers no longer waiting and skips it. A case that fails is recorded on its timer
-and the case, retried later with a growing delay, and never stops the sweep.
+A worker claims a batch of due timers in one short transaction — on PostgreSQL with
+`FOR UPDATE SKIP LOCKED`, so two workers take different rows instead of queueing on the
+same ones; on SQLite the database write lock makes the claim atomic — and holds them for
+a lease: the claim moves `fire_at` to the lease's end, so the rows leave the due range for
+every other worker, and come back by themselves if the worker dies.
+
+Each claimed case then fires in its own transaction under the case row lock, through
+`runtime.advance`, at the real time it fires (that is what `fired_at` records). A worker
+that finds its claim already fired, cancelled, or taken over by another worker after its
+lease lapsed skips the case, so no timer fires twice. A case that fails is recorded on
+its timer and the case, retried later with a growing delay, and never stops the sweep.
+A full batch means more is due: the worker claims the next one at once.
 """
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import case as sql_case
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, literal_column, select, update
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from engine.calendar.clock import utcnow
 from engine.cases import runtime
 from engine.cases.use_cases import flush_case, lock_case
 from engine.db import transaction
+from engine.drills import clock as drill_clock
+from engine.drills import injects as drill_injects
 from engine.errors import PlanFlowError
 from engine.models import Case, Timer, TimerStatus
 from engine.ops import heartbeat
@@ -29,9 +40,14 @@ from engine.plans.versions import spec_cache
 from engine.records import audit
 
 log = logging.getLogger(__name__)
-WORKER = "timer-worker"
+WORKER = "timer-worker"  # the actor the audit trail names
+BATCH = 50
+LEASE_ENV = "PLANFLOW_TIMER_LEASE_SECONDS"
+DEFAULT_LEASE_SECONDS = 60.0
 MAX_RETRY_DELAY = timedelta(hours=1)
 NOT_DUE_RETRY = timedelta(minutes=1)  # a row past its engine due time that did not fire: look again later
+# Written out rather than bound, so that both databases see the predicate of the partial index ix_timers_waiting.
+_WAITING = literal_column(f"'{TimerStatus.WAITING.value}'")
 
 
 @dataclass
@@ -41,39 +57,107 @@ class SweepResult:
     failed: list[tuple[str, str]] = field(default_factory=list)
 
 
-def due_case_ids(session: Session, now: datetime, limit: int) -> list[int]:
-    """Cases with at least one waiting timer due by `now`, earliest first."""
-    earliest = func.min(Timer.fire_at)
-    rows = session.execute(
-        select(Timer.case_id).where(Timer.status == TimerStatus.WAITING, Timer.fire_at <= now)
-        .group_by(Timer.case_id).order_by(earliest).limit(limit))
-    return [case_id for (case_id,) in rows]
+@dataclass(frozen=True)
+class Claim:
+    case_ids: list[int]   # earliest due first
+    timers: int           # rows claimed: a full batch means more may be due
 
 
-def fire_case_timers(session: Session, case_id: int, now: datetime) -> int:
-    """Fire the due timers of one case; return how many fired (0 if another worker got there first)."""
+def lease() -> timedelta:
+    """How long a claim holds before another worker may take the timers (PLANFLOW_TIMER_LEASE_SECONDS)."""
+    seconds = float(os.environ.get(LEASE_ENV, DEFAULT_LEASE_SECONDS))
+    if seconds <= 0:
+        raise PlanFlowError(f"{LEASE_ENV} must be a positive number of seconds, not {seconds:g}")
+    return timedelta(seconds=seconds)
+
+
+_worker: tuple[int, str] | None = None
+
+
+def worker_id() -> str:
+    """This process's name on its claims; the token tells apart a restarted worker that got the same pid."""
+    global _worker
+    if _worker is None or _worker[0] != os.getpid():
+        _worker = (os.getpid(), f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}")
+    return _worker[1]
+
+
+def due_timers(now: datetime, limit: int) -> Select:
+    """The ids of the first `limit` waiting timers due by `now`, in firing order.
+
+    The shape is kept for ix_timers_waiting: an equality on the literal status and a range
+    and order on `fire_at`, nothing grouped, so both planners read only the due rows
+    whether or not the table has statistics (tests/engine/test_timer_claims.py checks the plan).
+    """
+    return (select(Timer.id).where(Timer.status == _WAITING, Timer.fire_at <= now)
+            .order_by(Timer.fire_at).limit(limit))
+
+
+def claim_due(session: Session, now: datetime, limit: int, worker: str, hold: timedelta) -> Claim:
+    """Claim up to `limit` due timers for `worker` until `now + hold`; return their cases, earliest due first."""
+    until = now + hold
+    picked = due_timers(now, limit).with_for_update(skip_locked=True).scalar_subquery()
+    rows = session.execute(update(Timer).where(Timer.id.in_(picked))
+                           .values(claimed_by=worker, lease_until=until, fire_at=until)
+                           .returning(Timer.case_id, Timer.due_at)).all()
+    earliest: dict[int, datetime] = {}
+    for case_id, due_at in rows:
+        earliest[case_id] = min(due_at, earliest.get(case_id, due_at))
+    return Claim(sorted(earliest, key=earliest.__getitem__), len(rows))
+
+
+def fire_case_timers(session: Session, case_id: int, now: datetime, worker: str | None = None) -> int:
+    """Fire the due timers of one case that `worker` claimed; return how many fired.
+
+    0 when the claim was fired or cancelled meanwhile, or taken over by another worker
+    after the lease lapsed: the case row lock orders the two, and the second finds nothing.
+    """
+    worker = worker or worker_id()
     case = lock_case(session, case_id)
-    still_due = session.execute(select(func.count(Timer.id)).where(
-        Timer.case_id == case_id, Timer.status == TimerStatus.WAITING, Timer.fire_at <= now)).scalar_one()
-    if not still_due:
+    claimed = session.execute(select(Timer).where(
+        Timer.case_id == case_id, Timer.status == TimerStatus.WAITING, Timer.claimed_by == worker)).scalars().all()
+    if not claimed:
         return 0
     outcome = runtime.advance(session, case, spec_cache.get(case.plan_version), now, WORKER,
                               lambda workflow: workflow.refresh_timers())
     case.incident = None
+    for timer in claimed:
+        if timer.status == TimerStatus.WAITING:
+            _release_not_due(case, timer, now)
     flush_case(session, case)
     return len(outcome.fired_timers)
 
 
-def _record_failure(session_factory: sessionmaker, case_id: int, now: datetime, error: Exception) -> str:
+def _release_not_due(case: Case, timer: Timer, now: datetime) -> None:
+    """Give back a claimed timer the engine did not fire, due again at the engine's own due time.
+
+    A row whose `fire_at` was earlier than SpiffWorkflow's due time would otherwise come
+    first in every batch and starve the timers behind it.
+    """
+    due = drill_clock.real_fire_at(object_session(case), case, timer.due_at)  # a drill's timer: its real time
+    if due > now:
+        timer.fire_at = due
+    else:
+        log.warning("case %s: timer %s looked due but the engine did not fire it; looking again in %s",
+                    case.number, timer.element_id, NOT_DUE_RETRY)
+        timer.fire_at = now + NOT_DUE_RETRY
+    timer.claimed_by = timer.lease_until = None
+
+
+def _record_failure(session_factory: sessionmaker, case_id: int, now: datetime, error: Exception,
+                    worker: str) -> str:
     message = str(error) or error.__class__.__name__
     with transaction(session_factory) as session:
         case = session.get(Case, case_id)
+        if case is None:
+            return f"case {case_id} (deleted meanwhile)"
         timers = session.execute(select(Timer).where(
-            Timer.case_id == case_id, Timer.status == TimerStatus.WAITING, Timer.fire_at <= now)).scalars().all()
+            Timer.case_id == case_id, Timer.status == TimerStatus.WAITING, Timer.claimed_by == worker)).scalars().all()
         for timer in timers:
             timer.attempts += 1
             timer.last_error = message
             timer.fire_at = now + min(timedelta(seconds=30 * 2 ** (timer.attempts - 1)), MAX_RETRY_DELAY)
+            timer.claimed_by = timer.lease_until = None
         case.incident = f"timer failed: {message}"
         audit.record(session, audit.EventKind.TIMER_FAILED, WORKER, now, case=case,
                      element_id=timers[0].element_id if timers else None,
@@ -81,53 +165,42 @@ def _record_failure(session_factory: sessionmaker, case_id: int, now: datetime, 
     return case.number
 
 
-def _repair_not_due(session_factory: sessionmaker, case_id: int, now: datetime) -> int:
-    """Move rows that look due but that the engine did not fire to the engine's due time; return how many.
-
-    Such rows (a `fire_at` earlier than SpiffWorkflow's own due time) would otherwise come
-    first in every batch and starve the timers behind them. The update only touches rows
-    still waiting, so a worker that fired them in between is left alone.
-    """
-    later = now + NOT_DUE_RETRY
-    with transaction(session_factory) as session:
-        return session.execute(
-            update(Timer).where(Timer.case_id == case_id, Timer.status == TimerStatus.WAITING, Timer.fire_at <= now)
-            .values(fire_at=sql_case((Timer.due_at > now, Timer.due_at), else_=later))).rowcount
-
-
 def _database_unusable(error: Exception) -> bool:
     """True for a database that cannot be reached or read, as opposed to a case's own data failing."""
     return isinstance(error, DBAPIError) and not isinstance(error, (IntegrityError, DataError))
 
 
-def sweep(session_factory: sessionmaker, now: datetime | None = None, batch: int = 100) -> SweepResult:
-    """Fire what is due at `now` (default: the real time); one failing case never stops the others."""
-    now = now or utcnow()
+def sweep(session_factory: sessionmaker, now: datetime | None = None, batch: int = BATCH) -> SweepResult:
+    """Fire what is due; one failing case never stops the others.
+
+    Without `now` each case fires at the real time it is reached (so `fired_at` is the
+    true firing time); with `now` (tests, drills) everything happens at that moment.
+    """
+    worker, hold = worker_id(), lease()
+    drill_injects.sweep(session_factory, now or utcnow())  # drills' injects fall due on the same sweep
     result = SweepResult()
-    seen: set[int] = set()
     while True:
-        with transaction(session_factory, readonly=True) as session:
-            case_ids = [i for i in due_case_ids(session, now, batch) if i not in seen]
-        if not case_ids:
+        with transaction(session_factory) as session:
+            claim = claim_due(session, now or utcnow(), batch, worker, hold)
+        for case_id in claim.case_ids:
+            _fire(session_factory, case_id, now or utcnow(), worker, result)
+        if claim.timers < batch:
             return result
-        seen.update(case_ids)
-        for case_id in case_ids:
-            try:
-                with transaction(session_factory) as session:
-                    fired = fire_case_timers(session, case_id, now)
-            except (PlanFlowError, Exception) as exc:  # noqa: BLE001 — a broken case must not stop the sweep
-                if _database_unusable(exc):
-                    raise  # not this case's fault: the worker waits the outage out (engine/cli.py supervise)
-                log.warning("timers of case %s failed: %s", case_id, exc)
-                number = _record_failure(session_factory, case_id, now, exc)
-                result.failed.append((number, str(exc)))
-                continue
-            if fired:
-                result.fired += fired
-                result.cases += 1
-            elif _repair_not_due(session_factory, case_id, now):
-                log.warning("case %s: timer rows looked due but the engine does not consider them due; "
-                            "moved to the engine's due time", case_id)
+
+
+def _fire(session_factory: sessionmaker, case_id: int, now: datetime, worker: str, result: SweepResult) -> None:
+    try:
+        with transaction(session_factory) as session:
+            fired = fire_case_timers(session, case_id, now, worker)
+    except (PlanFlowError, Exception) as exc:  # noqa: BLE001 — a broken case must not stop the sweep
+        if _database_unusable(exc):
+            raise  # not this case's fault: the worker waits the outage out (engine/cli.py supervise)
+        log.warning("timers of case %s failed: %s", case_id, exc)
+        result.failed.append((_record_failure(session_factory, case_id, now, exc, worker), str(exc)))
+        return
+    if fired:
+        result.fired += fired
+        result.cases += 1
 
 
 def run_worker(session_factory: sessionmaker, interval: float, once: bool = False, echo=print) -> None:

@@ -96,10 +96,10 @@ def test_the_sweep_reads_only_cases_whose_timers_are_due(mini):
     first_deadline = mini.now + timedelta(hours=24)
     mini.now += timedelta(hours=12)
     not_due = mini.start("mini", {}, "handler1")
-    with transaction(mini.session_factory, readonly=True) as session:
-        ids = timers.due_case_ids(session, first_deadline + timedelta(seconds=1), 100)
+    with transaction(mini.session_factory) as session:
+        claim = timers.claim_due(session, first_deadline + timedelta(seconds=1), 100, "w1", timedelta(minutes=1))
         due_id = session.execute(select(Case.id).where(Case.number == due_soon)).scalar_one()
-    assert ids == [due_id]
+    assert (claim.case_ids, claim.timers) == ([due_id], 1)
     assert not_due != due_soon
 
 
