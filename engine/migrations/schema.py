@@ -7,6 +7,7 @@ before migrations existed is first brought to the baseline (see pre_alembic) and
 from __future__ import annotations
 
 import functools
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,8 +15,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
+from engine.db import READONLY
 from engine.errors import PlanFlowError
 
 HERE = Path(__file__).resolve().parent
@@ -51,7 +54,7 @@ def head() -> str:
 
 def current(engine: Engine) -> str | None:
     """The revision the database is at: None for an empty database or one made before migrations."""
-    with engine.connect() as connection:
+    with engine.connect().execution_options(**{READONLY: True}) as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
@@ -71,12 +74,44 @@ def upgrade(engine: Engine, revision: str = "head") -> UpgradeResult:
     adopted, audit_upgraded = False, None
     if before is None and pre_alembic.has_planflow_tables(engine):
         audit_upgraded = pre_alembic.bring_to_baseline(engine)
-        with engine.begin() as connection:
-            command.stamp(alembic_config(connection), BASELINE)
         adopted = True
-    with engine.begin() as connection:
-        command.upgrade(alembic_config(connection), revision)
+    with migrating(engine) as connection:
+        config = alembic_config(connection)
+        if adopted and MigrationContext.configure(connection).get_current_revision() is None:
+            command.stamp(config, BASELINE)
+        command.upgrade(config, revision)
     return UpgradeResult(before, current(engine), adopted, audit_upgraded)
+
+
+# Any constant: PostgreSQL's advisory lock that lets one `planflow db upgrade` at a time run the revisions.
+_UPGRADE_LOCK = 0x706C616E666C6F77
+
+
+@contextmanager
+def migrating(engine: Engine):
+    """One transaction for the revisions, run by one process at a time.
+
+    On SQLite, foreign keys are off while it runs: a batch operation rebuilds a table by copying
+    it and dropping the old one, and with them on, dropping `cases` would cascade to every task
+    and timer. They are checked before the commit instead, and switched back on.
+    """
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:   # outside any transaction, where SQLite honours it
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK})
+                yield connection
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise PlanFlowError(f"the migration would leave {len(broken)} row(s) pointing at rows that "
+                                            f"do not exist (first in table {broken[0][0]}); nothing was changed")
+        finally:
+            if sqlite:
+                connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
 
 def stamp_head(connection: Connection) -> None:

@@ -10,7 +10,9 @@ import uuid
 from datetime import datetime, timezone
 
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
+from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
 from sqlalchemy import inspect, select, text
@@ -203,4 +205,32 @@ def test_the_baseline_downgrades_to_an_empty_database_and_up_again(new_url):
     assert inspect(engine).get_table_names() == ["alembic_version"]
     schema.upgrade(engine)
     assert differences(engine) == []
+    engine.dispose()
+
+
+def rebuild_cases_table(connection) -> None:
+    """What a revision that changes a column of `cases` does on SQLite: copy the table, drop the old one, rename."""
+    operations = Operations(MigrationContext.configure(connection))
+    with operations.batch_alter_table("cases", recreate="always") as batch:
+        batch.add_column(sa.Column("scratch", sa.Integer(), nullable=True))
+
+
+def test_a_revision_that_rebuilds_a_table_on_sqlite_keeps_the_rows_that_point_at_it(new_url):
+    engine = make_engine(new_url("sqlite"))
+    schema.upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO plan_versions (plan_key, version, name, content_hash, bpmn_xml, assets, "
+                          "deployed_by, deployed_at) VALUES ('p', 1, 'P', 'abc', '<x/>', '{}', 'setup', :at)"),
+                     {"at": WHEN})
+        conn.execute(text("INSERT INTO cases (number, plan_version_id, status, started_by, started_at, workflow_state, "
+                          "serializer_version, library_version, revision) "
+                          "VALUES ('TS-1', 1, 'running', 'wang', :at, '{}', '1', '3.2', 1)"), {"at": WHEN})
+        conn.execute(text("INSERT INTO tasks (case_id, spiff_task_id, element_id, name, role, status, created_at, "
+                          "due_sort, due_provisional) VALUES (1, 'x', 'e', 'n', 'intake', 'open', :at, :at, FALSE)"),
+                     {"at": WHEN})
+    with schema.migrating(engine) as connection:
+        rebuild_cases_table(connection)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM tasks")).scalar() == 1
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1   # on again for the next user
     engine.dispose()
