@@ -35,6 +35,7 @@ from engine.drills import clock as drill_clock
 from engine.drills import injects as drill_injects
 from engine.errors import PlanFlowError
 from engine.models import Case, Timer, TimerStatus
+from engine.notifications import worker as notifications
 from engine.ops import heartbeat
 from engine.plans.versions import spec_cache
 from engine.records import audit
@@ -211,6 +212,7 @@ def run_worker(session_factory: sessionmaker, interval: float, once: bool = Fals
     while True:
         result = heartbeat.sweep_and_beat(sweep, session_factory)  # and record this worker's heartbeat
         audit.anchor_if_due(session_factory, utcnow())
+        notifications.run_once(session_factory, echo=echo)  # near deadlines, then mail and webhooks
         if result.fired or result.failed:
             echo(f"fired {result.fired} timer(s) in {result.cases} case(s); {len(result.failed)} case(s) failed")
         for number, error in result.failed:
