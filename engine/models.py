@@ -150,6 +150,8 @@ class Case(Base):
     complainant: Mapped[str | None] = mapped_column(String(200))
     contact: Mapped[str | None] = mapped_column(String(200))
     revision: Mapped[int] = mapped_column(Integer, default=1)
+    # Set on a drill's case (numbered DR-…): it runs on the drill's simulated clock and stays out of real figures.
+    drill_id: Mapped[int | None] = mapped_column(ForeignKey("drills.id"), index=True)
 
     plan_version: Mapped[PlanVersion] = relationship(lazy="joined", innerjoin=True)
 
@@ -486,3 +488,101 @@ class WorkerHeartbeat(Base):
     sweeps: Mapped[int] = mapped_column(Integer, default=0)
     timers_fired: Mapped[int] = mapped_column(Integer, default=0)
     stats: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class DrillStatus(str, enum.Enum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    ENDED = "ended"
+
+
+class Drill(Base):
+    """A rehearsal (应急演练) of a plan by real people on a simulated clock (engine/drills/clock.py).
+
+    The clock is piecewise linear: simulated time `sim_anchor` at real time `real_anchor`, moving
+    `rate` simulated seconds per real second while running (0: it moves only when stepped).
+    """
+
+    __tablename__ = "drills"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_version_id: Mapped[int] = mapped_column(ForeignKey("plan_versions.id"), index=True)
+    plan_key: Mapped[str] = mapped_column(String(100), index=True)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[DrillStatus] = mapped_column(_enum(DrillStatus), default=DrillStatus.RUNNING)
+    scale: Mapped[str | None] = mapped_column(String(60))   # e.g. "P1D=PT2M"; None: stepped by the controller
+    rate: Mapped[float] = mapped_column(Float, default=0.0)
+    sim_anchor: Mapped[datetime] = mapped_column(UTCDateTime)
+    real_anchor: Mapped[datetime] = mapped_column(UTCDateTime)
+    scenario: Mapped[dict] = mapped_column(JSON, default=dict)       # the start-form data of the drill case
+    participants: Mapped[dict] = mapped_column(JSON, default=dict)   # role -> username
+    started_by: Mapped[str] = mapped_column(String(80))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sim_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sim_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The after-action report as computed when the drill ended (engine/drills/report.py).
+    report: Mapped[dict | None] = mapped_column(JSON)
+
+    plan_version: Mapped[PlanVersion] = relationship(lazy="joined", innerjoin=True)
+
+
+class DrillInject(Base):
+    """A scenario event delivered to the drill's cases at a simulated time: data merged in, or a message."""
+
+    __tablename__ = "drill_injects"
+    __table_args__ = (Index("ix_drill_injects_due", "status", "fire_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    drill_id: Mapped[int] = mapped_column(ForeignKey("drills.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    sim_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The real time the worker should deliver it, mapped from sim_at by the drill's clock.
+    fire_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    message: Mapped[str | None] = mapped_column(String(200))   # None: a data inject
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="waiting")   # waiting, sent, failed
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class DrillObservation(Base):
+    """What an evaluator noticed during a drill, with the real and simulated time."""
+
+    __tablename__ = "drill_observations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    drill_id: Mapped[int] = mapped_column(ForeignKey("drills.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str] = mapped_column(String(80))
+    text: Mapped[str] = mapped_column(Text)
+    real_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sim_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DrillAction(Base):
+    """An improvement-plan item of a drill: a corrective action an owner must carry out by a date."""
+
+    __tablename__ = "drill_actions"
+    __table_args__ = (Index("ix_drill_actions_owner", "owner", "done_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    drill_id: Mapped[int] = mapped_column(ForeignKey("drills.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(80))
+    due_on: Mapped[date] = mapped_column(Date)
+    draft_id: Mapped[int | None] = mapped_column(Integer)   # a plan draft carrying the fix, if any
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_note: Mapped[str | None] = mapped_column(Text)
+
+
+class PlanDrillSchedule(Base):
+    """How often a plan must be drilled (e.g. every 6 months)."""
+
+    __tablename__ = "plan_drill_schedules"
+
+    plan_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    interval_months: Mapped[int] = mapped_column(Integer)
+    set_by: Mapped[str] = mapped_column(String(80))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime)

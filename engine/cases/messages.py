@@ -20,7 +20,7 @@ from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as CamundaMessageEventDefinition
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from engine.cases import runtime
@@ -28,7 +28,7 @@ from engine.cases.use_cases import flush_case, lock_case, record_incident
 from engine.cases.waiting import all_tasks, listening_scopes, message_definitions
 from engine.db import transaction
 from engine.errors import CaseChanged, CaseEngineError, Conflict, NotFound, PermissionDenied, PlanFlowError
-from engine.models import MessageSubscription, SubscriptionStatus
+from engine.models import Case, MessageSubscription, SubscriptionStatus
 from engine.people.roles import LANE_ROLES
 from engine.people.users import get_user
 from engine.plans.versions import spec_cache
@@ -65,8 +65,10 @@ def _check(name, correlation, data) -> None:
 
 def find_subscription(session: Session, name: str, correlation: dict) -> MessageSubscription:
     """The one waiting subscription a message goes to; NotFound or Conflict with the reason otherwise."""
-    waiting = session.execute(select(MessageSubscription).where(
-        MessageSubscription.message_name == name, MessageSubscription.status == SubscriptionStatus.WAITING)
+    # A drill's case takes only a message naming it: no real message reaches a drill, no inject a real case.
+    waiting = session.execute(select(MessageSubscription).join(Case, Case.id == MessageSubscription.case_id).where(
+        MessageSubscription.message_name == name, MessageSubscription.status == SubscriptionStatus.WAITING,
+        or_(Case.drill_id.is_(None), Case.number == str(correlation.get("case"))))
         .order_by(MessageSubscription.id)).scalars().all()
     if not waiting:
         raise NotFound(f"no case is waiting for a message '{name}'")

@@ -28,6 +28,8 @@ from engine.cases.waiting import (
     timer_due,
     timer_value_text,
 )
+from engine.drills import clock as drill_clock
+from engine.drills.participants import drill_assignee
 from engine.errors import CaseEngineError
 from engine.models import (
     NO_DEADLINE,
@@ -90,14 +92,15 @@ def _sync_timers(session, case, workflow, now, actor, outcome) -> dict[str, Time
         if row is None:
             host = attached_task(task)
             row = Timer(case_id=case.id, spiff_task_id=spiff_id, element_id=task.task_spec.bpmn_id,
-                        attached_to=host.task_spec.bpmn_id if host else None, due_at=due, fire_at=due,
+                        attached_to=host.task_spec.bpmn_id if host else None, due_at=due,
+                        fire_at=drill_clock.real_fire_at(session, case, due),
                         started_at=now, provisional_years=list(years or ()), status=TimerStatus.WAITING)
             session.add(row)
             if years:
                 _audit_provisional(session, case, row, now, actor)
         else:
             if row.due_at != due:  # moved: a cycle timer's next occurrence, or a recomputed deadline
-                row.due_at, row.fire_at = due, due
+                row.due_at, row.fire_at = due, drill_clock.real_fire_at(session, case, due)
             if years is not None:
                 row.provisional_years = list(years)
         rows[spiff_id] = row
@@ -171,7 +174,8 @@ def _sync_tasks(session, case, workflow, now, actor, outcome, waiting_timers) ->
         row = Task(case=case, spiff_task_id=spiff_id, element_id=spec.bpmn_id,
                    name=spec.bpmn_name or spec.bpmn_id, name_en=english_name(spec), role=spec.lane or "",
                    form_key=getattr(getattr(spec, "form", None), "key", None), status=TaskStatus.OPEN,
-                   created_at=now, due_at=due, due_sort=due or NO_DEADLINE, due_provisional=provisional)
+                   created_at=now, due_at=due, due_sort=due or NO_DEADLINE, due_provisional=provisional,
+                   assignee=drill_assignee(session, case, spec.lane))
         session.add(row)
         outcome.new_tasks.append(row)
     session.flush()

@@ -31,6 +31,7 @@ from engine.calendar import store as calendar_store
 from engine.calendar.clock import engine_time
 from engine.cases import liveness, persistence, rows, scopes
 from engine.cases.engine_errors import engine_error_text, without_addresses
+from engine.drills import clock as drill_clock
 from engine.cases.rows import SyncOutcome, english_name, ready_user_tasks, sync  # noqa: F401 — the facade's names
 from engine.cases.waiting import all_tasks, attached_task, deadline_of, deadline_timer, timer_due  # noqa: F401
 from engine.errors import CaseEngineError, PlanFlowError
@@ -204,6 +205,7 @@ def settle(session: Session, case: Case, workflow: BpmnWorkflow, now: datetime, 
 def advance(session: Session, case: Case, plan: ParsedPlan, now: datetime, actor: str,
             action: Callable[[BpmnWorkflow], object] | None = None) -> SyncOutcome:
     """Load the case, apply `action(workflow)`, run it to rest, save and re-sync — the one path that moves a case."""
+    now = drill_clock.case_now(session, case, now)  # a drill case runs on its drill's simulated clock
     workflow = load(case, plan)
     with running(session, now):
         run_engine(workflow, (lambda: action(workflow)) if action is not None else None)

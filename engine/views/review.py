@@ -21,6 +21,9 @@ from engine.models import AuditEvent, Case, CaseStatus, PlanVersion, Task, TaskS
 from engine.people.privacy import shown_identity
 from engine.records import audit
 
+# Drill cases (engine/drills) rehearse a plan: they never count as real work in lists or figures.
+REAL_WORK = Case.drill_id.is_(None)
+
 
 @dataclass(frozen=True)
 class CaseFilter:
@@ -50,7 +53,7 @@ def _day_start(day: date, calendar: WorkingCalendar) -> datetime:
 def find_cases(session: Session, filters: CaseFilter, now: datetime, calendar: WorkingCalendar,
                limit: int = 1000) -> list[Case]:
     """Cases matching every given filter, sorted as asked."""
-    query = select(Case).join(PlanVersion, PlanVersion.id == Case.plan_version_id)
+    query = select(Case).join(PlanVersion, PlanVersion.id == Case.plan_version_id).where(REAL_WORK)
     if filters.plan:
         query = query.where(PlanVersion.plan_key == filters.plan)
     if filters.version is not None:
@@ -195,7 +198,8 @@ def monthly_report(session: Session, year: int, month: int, calendar: WorkingCal
     escalations in it; handling time of the cases closed in it; complainants with more than one case."""
     start, end = _month_bounds(year, month, calendar)
     report = MonthlyReport(year, month)
-    registered = session.execute(select(Case).where(Case.started_at >= start, Case.started_at < end)).scalars().all()
+    registered = session.execute(select(Case).where(Case.started_at >= start, Case.started_at < end,
+                                                    REAL_WORK)).scalars().all()
     report.registered = len(registered)
     for case in registered:
         for table, key in ((report.by_plan, case.plan_version.plan_key), (report.by_category, case.category or "-"),
@@ -206,14 +210,15 @@ def monthly_report(session: Session, year: int, month: int, calendar: WorkingCal
         if case.contact:
             contacts[case.contact] = contacts.get(case.contact, 0) + 1
     report.repeat_complainants = sorted(contact for contact, count in contacts.items() if count > 1)
-    due = session.execute(select(Task).where(Task.due_at >= start, Task.due_at < end,
-                                             Task.status != TaskStatus.OPEN)).scalars().all()
+    due = session.execute(select(Task).join(Case, Case.id == Task.case_id).where(
+        Task.due_at >= start, Task.due_at < end, Task.status != TaskStatus.OPEN, REAL_WORK)).scalars().all()
     report.deadlines_due = len(due)
     report.deadlines_met = sum(1 for t in due if t.status == TaskStatus.COMPLETED and t.completed_at <= t.due_at)
     report.escalations = session.execute(select(func.count(AuditEvent.seq)).where(
-        AuditEvent.kind == audit.EventKind.ESCALATED, AuditEvent.occurred_at >= start,
-        AuditEvent.occurred_at < end)).scalar_one()
-    closed = session.execute(select(Case).where(Case.completed_at >= start, Case.completed_at < end)).scalars().all()
+        AuditEvent.kind == audit.EventKind.ESCALATED, AuditEvent.occurred_at >= start, AuditEvent.occurred_at < end,
+        AuditEvent.case_id.not_in(select(Case.id).where(Case.drill_id.is_not(None))))).scalar_one()
+    closed = session.execute(select(Case).where(Case.completed_at >= start, Case.completed_at < end,
+                                                REAL_WORK)).scalars().all()
     report.closed = len(closed)
     if closed:
         report.median_handling_working_days = statistics.median(
@@ -313,12 +318,12 @@ def heatmap(session: Session, plan_version_id: int) -> list[ElementLoad]:
     passed: dict[str, set[int]] = {}
     hours: dict[str, list[float]] = {}
     rows = session.execute(select(Task).join(Case, Case.id == Task.case_id).where(
-        Case.plan_version_id == plan_version_id, Task.status == TaskStatus.COMPLETED)).scalars()
+        Case.plan_version_id == plan_version_id, Task.status == TaskStatus.COMPLETED, REAL_WORK)).scalars()
     for task in rows:
         passed.setdefault(task.element_id, set()).add(task.case_id)
         hours.setdefault(task.element_id, []).append((task.completed_at - task.created_at).total_seconds() / 3600)
     fired = session.execute(select(Timer).join(Case, Case.id == Timer.case_id).where(
-        Case.plan_version_id == plan_version_id, Timer.status == TimerStatus.FIRED)).scalars()
+        Case.plan_version_id == plan_version_id, Timer.status == TimerStatus.FIRED, REAL_WORK)).scalars()
     for timer in fired:
         passed.setdefault(timer.element_id, set()).add(timer.case_id)
     return [ElementLoad(element, len(case_ids),

@@ -51,7 +51,8 @@ def team_view(session: Session, viewer: User, now: datetime, share: float, plan:
         raise PermissionDenied(f"the team view is for {', '.join(sorted(SUPERVISOR_ROLES))}")
     query = (select(Task, PlanVersion.plan_key, PlanVersion.name)
              .join(Case, Case.id == Task.case_id).join(PlanVersion, PlanVersion.id == Case.plan_version_id)
-             .where(Task.status == TaskStatus.OPEN).order_by(Task.due_sort, Task.id))
+             .where(Task.status == TaskStatus.OPEN, Case.drill_id.is_(None))  # drills are not real work
+             .order_by(Task.due_sort, Task.id))
     if plan:
         query = query.where(PlanVersion.plan_key == plan)
     view = TeamView()

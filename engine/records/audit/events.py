@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.calendar.clock import as_utc
+from engine.drills import clock as drill_clock
 from engine.models import AuditChainHead, AuditEvent, Case
 from engine.records.audit import keys
 from engine.records.audit.offline_verify import GENESIS_HASH, event_hash, payload_hash
@@ -77,6 +78,7 @@ def lock_head(session: Session, chain: int) -> AuditChainHead:
 def record(session: Session, kind: str, actor: str, now: datetime, *, case: Case | None = None,
            element_id: str | None = None, payload: dict | None = None) -> AuditEvent:
     """Append one signed event to its chain inside the caller's transaction."""
+    now, payload = drill_clock.stamp(session, case, now, payload)  # a drill case's events: simulated time, marked
     head = lock_head(session, case.id if case is not None else GLOBAL_CHAIN)
     now = as_utc(now)
     # Round-trip through JSON so the hash covers exactly what the database stores.
