@@ -713,5 +713,10 @@ def serve(ctx: Context, host, port):
     security.serve(create_app(session_factory=ctx.session_factory()), host, port)
 
 
+from engine.notifications.cli import notifications as _notifications  # noqa: E402 — it uses the helpers above
+
+main.add_command(_notifications)
+
+
 if __name__ == "__main__":
     main()
