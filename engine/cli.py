@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import logging
 import sys
 import time
 import traceback
@@ -26,6 +27,7 @@ from engine.db import make_engine, make_session_factory, transaction
 from engine.errors import CaseEngineError, DeployRejected, FormInvalid, PlanFlowError
 from engine.migrations import schema
 from engine.models import User
+from engine.ops import logs
 from engine.people import logins, tokens, users
 from engine.people.roles import ROLES
 from engine.plans import versions as plans
@@ -411,11 +413,15 @@ def attach(ctx: Context, case_number, files, note, actor, as_json):
 def worker(ctx: Context, once, interval):
     """Fire due timers (escalations) until interrupted; a database outage is waited out."""
     interval = interval or ctx.settings.worker_interval
+    report, warn = print, lambda line: click.echo(line, err=True)
+    if logs.log_format() == "json":
+        logs.configure("json")
+        report, warn = logging.getLogger("planflow.worker").info, logging.getLogger("planflow.worker").warning
     if once:
-        timers.run_worker(ctx.session_factory(), interval, once=True)
+        timers.run_worker(ctx.session_factory(), interval, once=True, echo=report)
         return
-    supervise(lambda: timers.run_worker(ctx.session_factory(), interval, once=True), interval,
-              echo=lambda line: click.echo(line, err=True))
+    supervise(lambda: timers.run_worker(ctx.session_factory(), interval, once=True, echo=report), interval,
+              echo=warn)
 
 
 OUTAGE_LOG_EVERY = 60.0
@@ -699,18 +705,6 @@ def demo_users(ctx: Context, password):
                 users.add_user(session, username, [role], password, f"{ROLES[role].name_zh} {username}")
                 created.append(username)
     click.echo(f"demo users created: {', '.join(created)}" if created else "demo users already exist")
-
-
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-@pass_ctx
-@domain_errors
-def serve(ctx: Context, host, port):
-    """Serve the web app."""
-    from webapp import create_app, security
-
-    security.serve(create_app(session_factory=ctx.session_factory()), host, port)
 
 
 from engine.notifications.cli import notifications as _notifications  # noqa: E402 — it uses the helpers above

@@ -43,9 +43,9 @@ class PlanFlowRequestHandler(WSGIRequestHandler):
         self.send_header("Date", self.date_time_string())
 
 
-def serve(app, host: str, port: int) -> None:
-    """Serve `app` with the handler above (`planflow serve`)."""
-    run_simple(host, port, app, request_handler=PlanFlowRequestHandler, threaded=True)
+def serve(app, host: str, port: int, reload: bool = False) -> None:
+    """Serve `app` with the handler above (`planflow serve --dev`)."""
+    run_simple(host, port, app, request_handler=PlanFlowRequestHandler, threaded=True, use_reloader=reload)
 
 
 def init_app(app) -> None:

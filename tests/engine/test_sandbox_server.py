@@ -77,7 +77,8 @@ def planflow(environment, *arguments, check=True):
 
 
 def _background(environment, *arguments):
-    return subprocess.Popen([sys.executable, "-m", "engine.cli", *arguments], cwd=ROOT, env=environment,
+    # webapp.cli: the `planflow` command with `serve` (the engine's own commands stay in engine.cli)
+    return subprocess.Popen([sys.executable, "-m", "webapp.cli", *arguments], cwd=ROOT, env=environment,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
