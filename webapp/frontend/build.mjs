@@ -1,5 +1,6 @@
-// Bundles src/modeler.js into ../static/dist/modeler.bundle.js (IIFE, window.PlanFlowModeler)
-// and copies the stylesheets and fonts the modeler needs next to it.
+// Bundles src/modeler.js into ../static/dist/modeler.bundle.js (IIFE, window.PlanFlowModeler) and
+// src/asset-editors.js (the form and decision-table editors' page) into asset-editors.bundle.js,
+// and copies the stylesheets and fonts the modeler needs next to them.
 import { build } from 'esbuild';
 import { cpSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -30,18 +31,29 @@ const bpmnlintrc = {
 
 mkdirSync(dist, { recursive: true });
 
-await build({
-  entryPoints: [join(here, 'src', 'modeler.js')],
-  outfile: join(dist, 'modeler.bundle.js'),
+const options = {
   bundle: true,
   format: 'iife',
-  globalName: 'PlanFlowModeler',
   target: ['es2020'],
   minify: true,
   sourcemap: false,
   legalComments: 'linked',
   logLevel: 'warning',
+};
+
+await build({
+  ...options,
+  entryPoints: [join(here, 'src', 'modeler.js')],
+  outfile: join(dist, 'modeler.bundle.js'),
+  globalName: 'PlanFlowModeler',
   plugins: [bpmnlintrc],
+});
+
+// The form and decision-table editors' page script (form-js and dmn-js come as their own distributions).
+await build({
+  ...options,
+  entryPoints: [join(here, 'src', 'asset-editors.js')],
+  outfile: join(dist, 'asset-editors.bundle.js'),
 });
 
 const assets = [

@@ -16,17 +16,11 @@ import { errorMessage, getJSON, postJSON } from './api.js';
 import { findShape, fitDiagram, itemId, markOnly } from './canvas.js';
 import { messages } from './messages.js';
 import { ProblemsPanel } from './problems.js';
+import { pageWords, translateInPlace, translateModule } from './words.js';
 
 export { view } from './viewer.js';
 
 const CHECK_DELAY_MS = 800;
-
-/** bpmn-js's translate service with the page's dictionary (English template → the user's language). */
-function translateModule(words) {
-  const translate = (template, replacements = {}) => (words[template] || template)
-    .replace(/{([^}]+)}/g, (_, key) => (key in replacements ? replacements[key] : `{${key}}`));
-  return { translate: ['value', translate] };
-}
 
 /** Mounts the modeler on the page around `root`; resolves to the bpmn-js modeler once loaded. */
 export async function mount(root) {
@@ -41,6 +35,7 @@ export async function mount(root) {
   const saveButton = document.querySelector('#pf-save-draft');
   const deployButton = document.querySelector('#pf-deploy');
 
+  const words = pageWords(root, 'diagramWords');
   const modeler = new BpmnModeler({
     container: '#pf-canvas',
     // Open the groups a process owner edits most; the panel remembers what they open next.
@@ -54,11 +49,16 @@ export async function mount(root) {
       CamundaPlatformPropertiesProviderModule,
       CamundaBehaviorsModule,
       lintModule,
-      translateModule(JSON.parse(root.dataset.diagramWords || '{}')),
+      // bpmn-js, its properties panel and bpmnlint's markers in the page's language.
+      translateModule(words),
     ],
     moddleExtensions: { camunda: camundaModdle },
     linting: { bpmnlint: lintConfig, active: true },
   });
+
+  // The properties panel's own parts (list buttons, section markers) do not ask the translate
+  // service; their words are put in place as they appear. The header names the element: plan text.
+  translateInPlace(document.querySelector('#pf-properties'), words, '.bio-properties-panel-header-label');
 
   let baseRevision = null;
   let dirty = false;
@@ -225,12 +225,14 @@ export async function mount(root) {
     status(t('unsaved'));
     scheduleCheck();
   });
+  const translate = modeler.get('translate');
   eventBus.on('linting.completed', (event) => {
     const linting = modeler.get('linting');
     const issues = linting.isActive() ? Object.values(event.issues).flat() : [];
     panel.set('lint', issues.map((issue) => ({
       elementId: issue.id,
-      message: `${issue.message} (${issue.rule})`,
+      // The rule's message in the page's language, as its marker on the diagram shows it.
+      message: `${translate(issue.message)} (${issue.rule})`,
       severity: issue.category === 'warn' ? 'warning' : issue.category,
     })));
   });
