@@ -47,8 +47,10 @@ def create_app(test_config: dict | None = None, session_factory=None) -> Flask:
     app.extensions["planflow_sessions"] = session_factory
 
     from webapp import api, attachments, auth, cases, errors, i18n, inbox, limits, plans, review, security, team, workspace
+    from webapp import health, metrics
 
     attachments.init_app(app)  # first: its upload body limit must apply before anything reads the body
+    metrics.init_app(app)  # next: the request clock starts before the other hooks run
     limits.init_app(app)
     security.init_app(app)
     csrf.init_app(app)
@@ -64,5 +66,6 @@ def create_app(test_config: dict | None = None, session_factory=None) -> Flask:
     app.register_blueprint(workspace.bp)
     app.register_blueprint(team.bp)
     app.register_blueprint(attachments.bp)
+    app.register_blueprint(health.bp)
     csrf.exempt(api.bp)  # the API authenticates every request with a bearer token, not a cookie
     return app
