@@ -70,26 +70,46 @@ def upgrade(engine: Engine, revision: str = "head") -> UpgradeResult:
     """Run every revision the database lacks; a database made before migrations is adopted first."""
     from engine.migrations import pre_alembic
 
-    before = current(engine)
-    adopted, audit_upgraded = False, None
-    if before is None and pre_alembic.has_planflow_tables(engine):
-        audit_upgraded = pre_alembic.bring_to_baseline(engine)
-        adopted = True
-    with migrating(engine) as connection:
-        config = alembic_config(connection)
-        if adopted and MigrationContext.configure(connection).get_current_revision() is None:
-            command.stamp(config, BASELINE)
-        command.upgrade(config, revision)
-    return UpgradeResult(before, current(engine), adopted, audit_upgraded)
+    with one_upgrade_at_a_time(engine):
+        adopted, audit_upgraded = False, None
+        if current(engine) is None and pre_alembic.has_planflow_tables(engine):
+            audit_upgraded = pre_alembic.bring_to_baseline(engine)
+            adopted = True
+        with migrating(engine) as connection:
+            # read again inside the transaction: another process may have upgraded meanwhile (SQLite)
+            before = MigrationContext.configure(connection).get_current_revision()
+            config = alembic_config(connection)
+            if adopted and before is None:
+                command.stamp(config, BASELINE)
+            command.upgrade(config, revision)
+            after = MigrationContext.configure(connection).get_current_revision()
+        return UpgradeResult(before, after, adopted and before is None, audit_upgraded)
 
 
-# Any constant: PostgreSQL's advisory lock that lets one `planflow db upgrade` at a time run the revisions.
+# Any constant: the PostgreSQL advisory lock held while one process upgrades (web processes and
+# workers started together may each run `planflow db upgrade`).
 _UPGRADE_LOCK = 0x706C616E666C6F77
 
 
 @contextmanager
+def one_upgrade_at_a_time(engine: Engine):
+    """Hold PostgreSQL's advisory lock for the whole upgrade; on SQLite each step's BEGIN IMMEDIATE serialises."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as lock:
+        lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _UPGRADE_LOCK})
+        lock.commit()   # the lock is the session's: it outlives this transaction
+        try:
+            yield
+        finally:
+            lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _UPGRADE_LOCK})
+            lock.commit()
+
+
+@contextmanager
 def migrating(engine: Engine):
-    """One transaction for the revisions, run by one process at a time.
+    """One transaction for the revisions.
 
     On SQLite, foreign keys are off while it runs: a batch operation rebuilds a table by copying
     it and dropping the old one, and with them on, dropping `cases` would cascade to every task
@@ -101,8 +121,6 @@ def migrating(engine: Engine):
             connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
         try:
             with connection.begin():
-                if connection.dialect.name == "postgresql":
-                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK})
                 yield connection
                 if sqlite:
                     broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()

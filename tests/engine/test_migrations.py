@@ -6,6 +6,8 @@ that is dropped afterwards (other runs share the server's database).
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from datetime import datetime, timezone
 
@@ -23,7 +25,8 @@ from engine.db import Base, create_schema, make_engine, make_session_factory, tr
 from engine.migrations import pre_alembic, schema
 from engine.people import users
 from tests.conftest import SERVER_URL
-from tests.support import secret_hash
+from tests.engine.test_audit_upgrade import write_legacy_trail
+from tests.support import ROOT, secret_hash
 
 BACKENDS = ["sqlite", "postgresql"]
 WHEN = datetime(2026, 3, 2, 1, 0)
@@ -233,4 +236,31 @@ def test_a_revision_that_rebuilds_a_table_on_sqlite_keeps_the_rows_that_point_at
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM tasks")).scalar() == 1
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1   # on again for the next user
+    engine.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_processes_upgrading_at_once_leave_one_database_at_head(new_url, backend):
+    url = new_url(backend)
+    processes = [subprocess.Popen([sys.executable, "-c", "from engine.cli import main; main()", "db", "upgrade"], cwd=ROOT,
+                                  env={**os.environ, "PLANFLOW_DATABASE_URL": url},
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(3)]
+    outputs = [process.communicate(timeout=120)[0] for process in processes]
+    assert [process.returncode for process in processes] == [0, 0, 0], outputs
+    assert sum(f"schema upgraded: empty -> {schema.head()}" in out for out in outputs) == 1
+    engine = make_engine(url)
+    assert schema.current(engine) == schema.head()
+    engine.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_refused_audit_upgrade_leaves_the_old_database_unstamped(new_url, backend):
+    url = new_url(backend)
+    write_legacy_trail(url, tamper=True)
+    for _ in range(2):   # refused each time, nothing half done in between
+        code, out = planflow(url, "db", "upgrade")
+        assert code == 2 and "does not verify under its previous rule at event 4" in out
+    engine = make_engine(url)
+    assert schema.current(engine) is None
+    assert "chain_seq" not in {c["name"] for c in inspect(engine).get_columns("audit_events")}
     engine.dispose()
