@@ -36,7 +36,7 @@ translations: $(VENV)/.installed
 install: $(VENV)/.installed assets translations
 
 db: install
-	$(PLANFLOW) init
+	$(PLANFLOW) db upgrade   # creates the schema, or runs the migrations an existing database lacks
 	$(PLANFLOW) deploy processes forms --as setup --new-only
 	$(PLANFLOW) calendar load calendars/cn_overrides.yaml --as setup
 	$(PLANFLOW) demo-users
