@@ -711,6 +711,10 @@ from engine.notifications.cli import notifications as _notifications  # noqa: E4
 
 main.add_command(_notifications)
 
+from engine.drills.commands import drill as _drill  # noqa: E402 — it uses the helpers above
+
+main.add_command(_drill)
+
 
 if __name__ == "__main__":
     main()

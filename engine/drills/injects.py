@@ -63,6 +63,14 @@ def schedule(session: Session, drill: Drill, item: dict, username: str, now: dat
     return inject
 
 
+def send(session: Session, drill: Drill, item: dict, username: str, now: datetime) -> DrillInject:
+    """A controller's inject: delivered at once, or scheduled when it names a later simulated time."""
+    inject = schedule(session, drill, item, username, now)
+    if not item.get("at") or inject.sim_at <= clock.sim_now(drill, now):
+        deliver(session, drill, inject, now)
+    return inject
+
+
 def _sender(session: Session, drill: Drill) -> str:
     """Who a message inject is sent as: the controller if they work cases, else a participant."""
     if get_user(session, drill.started_by).role_keys & LANE_ROLES:

@@ -163,7 +163,7 @@ def _next_number(session: Session, now: datetime) -> str:
     return f"{NUMBER_PREFIX}-{now.year}-{counter.last:04d}"
 
 
-def _open_drill(session: Session, drill_id: int, username: str) -> Drill:
+def open_drill(session: Session, drill_id: int, username: str) -> Drill:
     require_controller(session, username)
     drill = session.execute(select(Drill).where(Drill.id == drill_id).with_for_update()).scalar_one_or_none()
     if drill is None:
@@ -175,7 +175,7 @@ def _open_drill(session: Session, drill_id: int, username: str) -> Drill:
 
 def pause_drill(session: Session, drill_id: int, username: str, now: datetime) -> Drill:
     """Stop the simulated clock (people may still work; no deadline passes until it resumes)."""
-    drill = _open_drill(session, drill_id, username)
+    drill = open_drill(session, drill_id, username)
     if drill.status == DrillStatus.PAUSED:
         return drill
     clock.reanchor(drill, now)
@@ -186,7 +186,7 @@ def pause_drill(session: Session, drill_id: int, username: str, now: datetime) -
 
 
 def resume_drill(session: Session, drill_id: int, username: str, now: datetime) -> Drill:
-    drill = _open_drill(session, drill_id, username)
+    drill = open_drill(session, drill_id, username)
     if drill.status == DrillStatus.RUNNING:
         return drill
     drill.real_anchor = as_utc(now)
@@ -213,7 +213,7 @@ def step_drill(session: Session, drill_id: int, username: str, now: datetime, to
     Whatever falls due on the way fires at its own simulated time, in order: an escalation
     the first timer starts is itself due a simulated day later, not at the end of the step.
     """
-    drill = _open_drill(session, drill_id, username)
+    drill = open_drill(session, drill_id, username)
     now = as_utc(now)
     clock.reanchor(drill, now)
     start = drill.sim_anchor
@@ -277,7 +277,7 @@ def end_drill(session: Session, drill_id: int, username: str, now: datetime) -> 
     """End the drill: its cases stop (open tasks leave the inboxes), its clock stops, the report is kept."""
     from engine.drills import report   # the report reads everything this module writes
 
-    drill = _open_drill(session, drill_id, username)
+    drill = open_drill(session, drill_id, username)
     now = as_utc(now)
     clock.reanchor(drill, now)
     drill.status = DrillStatus.PAUSED   # the clock stands still while the cases are stopped
