@@ -1,9 +1,12 @@
 """The `planflow` command: the engine's commands (engine/cli.py) plus `serve`, which runs the web app."""
 from __future__ import annotations
 
+import logging
+
 import click
 
 from engine.cli import Context, domain_errors, main, pass_ctx
+from engine.ops import logs
 from webapp import server
 
 
@@ -29,8 +32,9 @@ def serve(ctx: Context, bind, host, port, workers, threads, timeout, dev):
         server.serve_dev(settings, factory)
         return
     factory.kw["bind"].dispose()  # each gunicorn worker opens its own connections after the fork
-    click.echo(f"serving on http://{settings.bind} ({settings.workers} process(es) × {settings.threads} "
-               "thread(s))", err=True)
+    logs.configure(settings.log_format)
+    logging.getLogger("planflow.web").info("serving on http://%s (%d process(es) × %d thread(s))", settings.bind,
+                                           settings.workers, settings.threads)
     server.serve_production(settings)
 
 
