@@ -87,7 +87,7 @@ def case(number: str):
         info = {"number": case.number, "plan": case.plan_version.plan_key, "plan_name": case.plan_version.name,
                 "version": case.plan_version.version, "status": case.status.value, "started_at": case.started_at,
                 "started_by": case.started_by, "completed_at": case.completed_at, "incident": case.incident,
-                "grade": case.grade, "category": case.category,
+                "grade": case.grade, "category": case.category, "drill": case.drill_id is not None,
                 "complainant": summary["complainant"] if summary else case.complainant,
                 "contact": summary["contact"] if summary else case.contact}
         files = case_files(session, case, user)

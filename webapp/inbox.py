@@ -5,6 +5,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from engine.drills import actions as drill_actions
 from engine.calendar import store as calendar_store
 from engine.calendar.clock import utcnow
 from engine.cases import use_cases as cases
@@ -46,7 +47,9 @@ def index():
         page = inbox.task_list(session, user, which, now, filters)
         rows = [task_row(t, user, now, calendar) for t in page.tasks]
         plans = inbox.plan_choices(session)
+        improvements = drill_actions.open_actions(session, user.username)   # a drill's improvement plan
     return render_template("inbox/index.html", which=which, rows=rows, page=page, filters=filters, plans=plans,
+                           improvements=improvements,
                            counts=counts, count_cap=inbox.COUNT_CAP)
 
 

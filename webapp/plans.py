@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from engine.drills import live as drill_live
 from engine.calendar.clock import utcnow
 from engine.cases import migration
 from engine.errors import DeployRejected, NotFound, PlanFlowError
@@ -52,7 +53,8 @@ def index():
                          "deployed_by": current.deployed_by, "deployed_at": current.deployed_at,
                          "running": running, "running_total": sum(running.values()),
                          "draft": drafts.editor_state(session, key).source == "draft"})
-    return render_template("plans/index.html", plans=rows)
+        drilled = drill_live.schedules(session, [row["key"] for row in rows], utcnow())
+    return render_template("plans/index.html", plans=rows, drilled=drilled)
 
 
 @bp.get("/<plan_key>")

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.orm import object_session
+
 from engine.calendar.working_days import WorkingCalendar
 from engine.config import Settings
+from engine.drills import clock as drill_clock
 from engine.models import Task, User
 from engine.people.privacy import may_see_contact, shown_identity
 from engine.views.inbox import due_soon
@@ -15,6 +18,7 @@ from webapp.readable import labels
 def task_row(task: Task, viewer: User, now: datetime, calendar: WorkingCalendar) -> dict:
     """One inbox row: what a person needs to pick the next task."""
     case = task.case
+    now = drill_clock.reading(object_session(task), case, now)  # a drill task's deadline is on the drill's clock
     complainant, contact = shown_identity(case, may_see_contact(viewer))
     return {
         "id": task.id, "case": case.number, "plan": case.plan_version.plan_key, "plan_name": labels(case.plan_version.plan_key, case.plan_version.version).plan(),
@@ -27,4 +31,5 @@ def task_row(task: Task, viewer: User, now: datetime, calendar: WorkingCalendar)
         "due_soon": due_soon(task, now, Settings.from_env().due_soon_share),
         "escalated": task.escalated_from is not None,
         "completed_by": task.completed_by, "completed_at": task.completed_at,
+        "drill": case.drill_id is not None,
     }

@@ -139,3 +139,10 @@ def remap(session: Session, drill: Drill) -> int:
     for inject in injects:
         inject.fire_at = real_at(drill, inject.sim_at)
     return len(timers) + len(injects)
+
+
+def reading(session: Session, case: Case, real_now: datetime) -> datetime:
+    """The time a case's deadlines are read against on a page: the drill's clock (frozen once ended), or now."""
+    if case.drill_id is None:
+        return real_now
+    return sim_now(drill_of(session, case), real_now)

@@ -1,0 +1,70 @@
+"""Drill pages: the controller starts, steps and ends a drill; the inbox, task and case pages mark drill work."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from engine.models import Case
+from tests.engine.test_drills import SCENARIO
+
+
+def start(client, **extra) -> int:
+    response = client.post("/drills/", data={"plan": "general_complaint", "scenario": json.dumps(SCENARIO),
+                                             "participant_intake": "intake1", "participant_handler": "handler1",
+                                             **extra})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return int(re.search(r"/drills/(\d+)$", response.headers["Location"]).group(1))
+
+
+@pytest.mark.parametrize("role, status", [("process_owner", 200), ("office_director", 200), ("handler", 403),
+                                          ("compliance", 403)])
+def test_the_drill_pages_are_for_process_owners_and_office_directors(login, role, status):
+    assert login(role).get("/drills/").status_code == status
+
+
+def test_a_drill_from_the_controller_page_to_the_report(login, web_desk):
+    controller = login("office_director")
+    drill_id = start(controller, title="季度演练")
+    page = controller.get(f"/drills/{drill_id}").get_data(as_text=True)
+    with web_desk.session_factory() as session:
+        number = session.query(Case.number).filter(Case.drill_id == drill_id).scalar()
+    assert number.startswith("DR-") and number in page and "intake1" in page
+
+    intake = login("intake")
+    inbox = intake.get("/?list=mine").get_data(as_text=True)
+    assert number in inbox and 'class="badge drill">演练' in inbox
+    task_id = web_desk.task(number, "Task_FirstContact").id
+    assert 'badge drill' in intake.get(f"/tasks/{task_id}").get_data(as_text=True)
+    assert 'badge drill' in intake.get(f"/cases/{number}").get_data(as_text=True)
+    response = intake.post(f"/tasks/{task_id}/complete", data={"data": json.dumps(
+        {"contact_note": "已联系", "grade": "general"})})
+    assert response.status_code in (200, 302)
+
+    assert controller.post(f"/drills/{drill_id}/observe", data={"text": "处理专员反应慢"}).status_code == 302
+    assert controller.post(f"/drills/{drill_id}/step").status_code == 302          # past the answer's deadline
+    page = controller.get(f"/drills/{drill_id}").get_data(as_text=True)
+    assert "督办答复" in page and "处理专员反应慢" in page
+    assert controller.post(f"/drills/{drill_id}/end").status_code == 302
+    report = controller.get(f"/drills/{drill_id}/report").get_data(as_text=True)
+    assert 'id="figure-escalated">1<' in report and 'id="figure-met">1<' in report
+    assert controller.post(f"/drills/{drill_id}/actions", data={"action": "增加答复提醒", "owner": "handler1",
+                                                              "due_on": "2026-12-31"}).status_code == 302
+    found = json.loads(controller.get(f"/drills/{drill_id}/report.json").get_data(as_text=True))
+    assert found["improvement_plan"][0]["action"] == "增加答复提醒"
+    csv_text = controller.get(f"/drills/{drill_id}/report.csv").get_data(as_text=True)
+    assert "Task_VerifyNegotiate" in csv_text and "escalated" in csv_text
+    handler_inbox = login("handler").get("/?list=mine").get_data(as_text=True)
+    assert "增加答复提醒" in handler_inbox and number not in handler_inbox   # the ended drill's tasks are gone
+    plans = login("process_owner").get("/plans/").get_data(as_text=True)
+    assert 'class="drilled"' in plans
+
+
+def test_a_bad_scale_is_refused_with_a_message_and_starts_nothing(login, web_desk):
+    client = login("process_owner")
+    response = client.post("/drills/", data={"plan": "general_complaint", "scenario": json.dumps(SCENARIO),
+                                             "scale": "fast"})
+    assert response.status_code in (400, 409, 422) and "scale" in response.get_data(as_text=True)
+    with web_desk.session_factory() as session:
+        assert session.query(Case).filter(Case.drill_id.is_not(None)).count() == 0
