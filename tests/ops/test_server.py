@@ -63,7 +63,8 @@ class Output:
 @pytest.fixture
 def environment(tmp_path):
     env = {**os.environ, "PLANFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'served.sqlite3'}",
-           "PLANFLOW_SECRET_KEY": "test-secret", "PLANFLOW_READY_HEARTBEAT_SECONDS": "0"}
+           "PLANFLOW_SECRET_KEY": "test-secret", "PLANFLOW_READY_HEARTBEAT_SECONDS": "0",
+           "PLANFLOW_WEB_GRACEFUL_TIMEOUT": "3"}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     result = subprocess.run([sys.executable, "-m", "webapp.cli", "init"], cwd=ROOT, env=env, capture_output=True,
                             text=True, timeout=120)
@@ -117,9 +118,10 @@ def test_gunicorn_workers_serve_and_metrics_add_up_requests_from_every_worker(en
     assert any("Booting worker" in r["message"] for r in records)
 
 
-def test_serve_refuses_a_bad_setting_with_one_line(environment):
+def test_serve_refuses_a_bad_setting_with_one_line(tmp_path):
+    env = {**os.environ, "PLANFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "PLANFLOW_WEB_WORKERS": "zero"}
     result = subprocess.run([sys.executable, "-m", "webapp.cli", "serve"], cwd=ROOT, capture_output=True, text=True,
-                            env={**environment, "PLANFLOW_WEB_WORKERS": "zero"}, timeout=60)
+                            env=env, timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip() == ("error: PLANFLOW_WEB_WORKERS='zero' must be a whole number of at least 1")
 
