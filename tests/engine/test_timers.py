@@ -1,9 +1,6 @@
 """The timer worker: escalation when a deadline passes, exactly once across workers."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import timedelta
 
 import pytest
@@ -13,7 +10,7 @@ from engine.cases import runtime, timers
 from engine.db import transaction
 from engine.models import AuditEvent, Case, Task, TaskStatus, Timer, TimerStatus
 from tests.samples import one_task_plan, write_plan
-from tests.support import ROOT, Desk
+from tests.support import Desk
 
 
 @pytest.fixture
@@ -102,27 +99,3 @@ def test_the_sweep_reads_only_cases_whose_timers_are_due(mini):
     assert (claim.case_ids, claim.timers) == ([due_id], 1)
     assert not_due != due_soon
 
-
-def _start_many(desk, n):
-    for _ in range(n):
-        desk.start("mini", {}, "handler1")
-
-
-def test_two_worker_processes_fire_each_of_200_due_timers_exactly_once(mini, db_url):
-    """Two `planflow worker --once` processes race over the same 200 due timers."""
-    mini.now -= timedelta(days=2)  # the cases started two days ago: every 24 h timer is due now
-    _start_many(mini, 200)
-    env = dict(os.environ, PLANFLOW_DATABASE_URL=db_url)
-    command = [sys.executable, "-m", "engine.cli", "worker", "--once"]
-    workers = [subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True) for _ in range(2)]
-    outputs = [w.communicate(timeout=300) for w in workers]
-    assert all(w.returncode == 0 for w in workers), outputs
-    fired_events = count(mini, select(func.count(AuditEvent.seq)).where(AuditEvent.kind == "timer_fired"))
-    fired_rows = count(mini, select(func.count(Timer.id)).where(Timer.status == TimerStatus.FIRED))
-    escalated = count(mini, select(func.count(Task.id)).where(Task.element_id == "Task_Escalated"))
-    assert fired_events == fired_rows == escalated == 200
-    reported = sum(int(line.split()[1]) for out, _ in outputs for line in out.splitlines()
-                   if line.startswith("fired "))
-    assert reported == 200
-    assert count(mini, select(func.count(Timer.id)).where(Timer.status == TimerStatus.WAITING)) == 0
