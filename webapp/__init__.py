@@ -47,6 +47,7 @@ def create_app(test_config: dict | None = None, session_factory=None) -> Flask:
     app.extensions["planflow_sessions"] = session_factory
 
     from webapp import api, attachments, auth, cases, errors, i18n, inbox, limits, plans, review, security, team, workspace
+    from webapp import notifications
     from webapp import drills, health, metrics
 
     attachments.init_app(app)  # first: its upload body limit must apply before anything reads the body
@@ -67,6 +68,7 @@ def create_app(test_config: dict | None = None, session_factory=None) -> Flask:
     app.register_blueprint(team.bp)
     app.register_blueprint(drills.bp)
     app.register_blueprint(attachments.bp)
+    app.register_blueprint(notifications.bp)
     app.register_blueprint(health.bp)
     csrf.exempt(api.bp)  # the API authenticates every request with a bearer token, not a cookie
     return app

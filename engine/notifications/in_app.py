@@ -48,3 +48,9 @@ def pending(session: Session, limit: int = 200) -> list[Notification]:
     """Mail and webhook rows still waiting to go, soonest first."""
     return list(session.execute(select(Notification).where(Notification.status == NotificationStatus.PENDING)
                                 .order_by(Notification.next_attempt_at, Notification.id).limit(limit)).scalars())
+
+
+def get_mine(session: Session, username: str, notification_id: int) -> Notification | None:
+    """One of the user's own notifications, or None (someone else's counts as none)."""
+    return session.execute(select(Notification).where(*_mine(username), Notification.id == notification_id)
+                           ).scalar_one_or_none()
