@@ -91,7 +91,9 @@ def bring_to_baseline(engine: Engine) -> int | None:
     with engine.begin() as connection:
         metadata.create_all(connection)   # tables the old release did not have yet
         _add_missing_columns(connection, metadata)
-    return audit_upgrade.upgrade_legacy_trail(engine)
+    upgraded = audit_upgrade.upgrade_legacy_trail(engine)
+    _settle_columns(engine, metadata)
+    return upgraded
 
 
 def _add_missing_columns(connection, metadata: sa.MetaData) -> None:
@@ -107,13 +109,78 @@ def _add_missing_columns(connection, metadata: sa.MetaData) -> None:
             not_null = "" if column.nullable else " NOT NULL"
             connection.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" '
                                     f'{column.type.compile(dialect=connection.dialect)}{clause}{not_null}'))
-            if fill is not None and connection.dialect.name == "postgresql":
-                # the fill was for the rows already there; the baseline has no server default
-                connection.execute(text(f'ALTER TABLE "{table.name}" ALTER COLUMN "{column.name}" DROP DEFAULT'))
         existing = {index["name"] for index in inspect(connection).get_indexes(table.name)}
         for index in table.indexes:
             if index.name not in existing:
                 index.create(connection)
+
+
+def _settle_columns(engine: Engine, metadata: sa.MetaData) -> None:
+    """Give every column the baseline's NOT NULL and no server default, and every table its indexes.
+
+    Columns added later (by the stopgap of earlier releases, by the audit upgrade, or just
+    above with the value for existing rows) were added nullable or with a DEFAULT. PostgreSQL
+    alters them in place; SQLite cannot, so such a table is rebuilt from the baseline's own
+    definition and its rows copied over, with foreign keys off while it is (see migrating).
+    """
+    from engine.migrations.schema import migrating
+
+    with migrating(engine) as connection:
+        inspector = inspect(connection)
+        for table in metadata.sorted_tables:
+            columns = {column["name"]: column for column in inspector.get_columns(table.name)}
+            to_not_null = [c.name for c in table.columns if not c.nullable and columns[c.name]["nullable"]]
+            to_no_default = [c.name for c in table.columns if _stray_default(columns[c.name].get("default"))]
+            for name in to_not_null:
+                fill = FILL.get((table.name, name))
+                if fill is not None:
+                    connection.execute(text(f'UPDATE "{table.name}" SET "{name}" = {_literal(fill)} '
+                                            f'WHERE "{name}" IS NULL'))
+            if (to_not_null or to_no_default) and connection.dialect.name == "sqlite":
+                _rebuild_sqlite_table(connection, table)
+                continue
+            for name in to_no_default:
+                connection.execute(text(f'ALTER TABLE "{table.name}" ALTER COLUMN "{name}" DROP DEFAULT'))
+            for name in to_not_null:
+                connection.execute(text(f'ALTER TABLE "{table.name}" ALTER COLUMN "{name}" SET NOT NULL'))
+            existing = {index["name"] for index in inspector.get_indexes(table.name)}
+            for index in table.indexes:   # those of a table left to its own upgrade above (audit trail)
+                if index.name not in existing:
+                    index.create(connection)
+
+
+def _stray_default(default) -> bool:
+    """A server default the baseline does not have (the baseline has none but PostgreSQL's id sequences)."""
+    return default is not None and "nextval(" not in str(default)
+
+
+def _rebuild_sqlite_table(connection, table: sa.Table) -> None:
+    """SQLite's way to change a column: a new table as the baseline defines it, the rows copied in, names swapped."""
+    scratch = sa.MetaData()   # the other tables too, so the copy's foreign keys resolve
+    for other in table.metadata.sorted_tables:
+        if other is not table:
+            other.to_metadata(scratch)
+    staging = table.to_metadata(scratch, name=f"_baseline_{table.name}")
+    connection.execute(sa.schema.CreateTable(staging))
+    names = ", ".join(f'"{column.name}"' for column in table.columns)
+    connection.execute(text(f'INSERT INTO "{staging.name}" ({names}) SELECT {names} FROM "{table.name}"'))
+    # AUTOINCREMENT remembers the highest id ever given, also of rows since deleted: carry it over
+    last_id = connection.execute(text("SELECT seq FROM sqlite_sequence WHERE name = :name"),
+                                 {"name": table.name}).scalar() if _has_sqlite_sequence(connection) else None
+    connection.execute(text(f'DROP TABLE "{table.name}"'))
+    connection.execute(text(f'ALTER TABLE "{staging.name}" RENAME TO "{table.name}"'))
+    if last_id is not None:
+        updated = connection.execute(text("UPDATE sqlite_sequence SET seq = MAX(seq, :last) WHERE name = :name"),
+                                     {"last": last_id, "name": table.name}).rowcount
+        if not updated:   # the table was empty: no row was copied to set it
+            connection.execute(text("INSERT INTO sqlite_sequence (name, seq) VALUES (:name, :last)"),
+                               {"last": last_id, "name": table.name})
+    for index in table.indexes:
+        index.create(connection)
+
+
+def _has_sqlite_sequence(connection) -> bool:
+    return connection.execute(text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'")).first() is not None
 
 
 def _literal(value) -> str:

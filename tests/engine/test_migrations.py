@@ -24,6 +24,7 @@ from engine.cli import main
 from engine.db import Base, create_schema, make_engine, make_session_factory, transaction
 from engine.migrations import pre_alembic, schema
 from engine.people import users
+from engine.records import audit
 from tests.conftest import SERVER_URL
 from tests.engine.test_audit_upgrade import write_legacy_trail
 from tests.support import ROOT, secret_hash
@@ -145,6 +146,10 @@ def make_pre_alembic_database(url: str) -> None:
         # columns and index an earlier release did not have yet (the stopgap used to add them on start)
         for column in ("session_version", "failed_logins", "locked_at"):
             conn.execute(text(f"ALTER TABLE users DROP COLUMN {column}"))
+        # and one as that stopgap added it: nullable, with a DEFAULT
+        conn.execute(text("ALTER TABLE users ADD COLUMN session_version INTEGER DEFAULT 0"))
+        conn.execute(text("ALTER TABLE plan_versions DROP COLUMN name"))
+        conn.execute(text("ALTER TABLE plan_versions ADD COLUMN name VARCHAR(200) DEFAULT ''"))
         conn.execute(text("DROP INDEX ix_tasks_escalated"))
         conn.execute(text("DROP TABLE plan_drafts"))   # a table it did not have yet
     engine.dispose()
@@ -159,7 +164,11 @@ def test_a_database_from_before_migrations_is_brought_to_head_and_keeps_its_rows
     assert f"brought to {schema.BASELINE} and stamped" in out
     engine = make_engine(url)
     assert schema.current(engine) == schema.head()
-    assert differences(engine) == []
+    assert differences(engine, server_defaults=True) == []
+    fresh = make_engine(new_url(backend))
+    create_schema(fresh)
+    assert describe(engine) == describe(fresh)
+    fresh.dispose()
     factory = make_session_factory(engine)
     with transaction(factory, readonly=True) as session:
         user = users.authenticate(session, "wang", "secret")
@@ -167,6 +176,7 @@ def test_a_database_from_before_migrations_is_brought_to_head_and_keeps_its_rows
         assert (user.session_version, user.failed_logins, user.locked_at) == (0, 0, None)
         plan = session.execute(select(models.PlanVersion)).scalar_one()
         assert (plan.plan_key, plan.version, plan.deployed_at) == ("p", 1, WHEN.replace(tzinfo=timezone.utc))
+        assert plan.name == ""
     with transaction(factory) as session:   # the new columns take writes like any other
         users.get_user(session, "wang").failed_logins = 2
     assert planflow(url, "db", "upgrade")[1].splitlines() == [f"database at {schema.head()}: "
@@ -263,4 +273,47 @@ def test_a_refused_audit_upgrade_leaves_the_old_database_unstamped(new_url, back
     engine = make_engine(url)
     assert schema.current(engine) is None
     assert "chain_seq" not in {c["name"] for c in inspect(engine).get_columns("audit_events")}
+    engine.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_old_audit_trail_is_upgraded_on_adoption_and_its_tables_end_as_the_baseline_makes_them(new_url, backend):
+    url = new_url(backend)
+    write_legacy_trail(url)   # the old trail's tables: no indexes, columns the upgrade adds as nullable
+    engine = make_engine(url)
+    code, out = planflow(url, "db", "upgrade")
+    assert code == 0 and "audit trail upgraded: 6 event(s)" in out, out
+    assert differences(engine, server_defaults=True) == []
+    fresh = make_engine(new_url(backend))
+    create_schema(fresh)
+    assert describe(engine) == describe(fresh)
+    fresh.dispose()
+    factory = make_session_factory(engine)
+    with transaction(factory) as session:
+        audit.record(session, audit.EventKind.CALENDAR_LOADED, "admin", datetime(2026, 3, 3, tzinfo=timezone.utc))
+    with transaction(factory, readonly=True) as session:
+        assert audit.verify_chain(session).ok
+        seqs = session.execute(select(models.AuditEvent.seq).order_by(models.AuditEvent.seq)).scalars().all()
+    assert seqs == [1, 2, 3, 4, 5, 6, 7, 8]   # 7: the upgrade's own event
+    engine.dispose()
+
+
+def test_a_table_rebuilt_on_adoption_never_gives_an_id_again_that_a_deleted_row_had(new_url):
+    url = new_url("sqlite")
+    engine = make_engine(url)
+    pre_alembic.baseline_metadata().create_all(engine)
+    with engine.begin() as conn:
+        for seq in (1, 2, 3):
+            conn.execute(text("INSERT INTO audit_events (chain_seq, occurred_at, actor, kind, payload, prev_hash, hash) "
+                              "VALUES (:n, :at, 'wang', 'test', '{}', 'p', 'h')"), {"n": seq, "at": WHEN})
+        conn.execute(text("DELETE FROM audit_events WHERE seq = 3"))   # e.g. purged with its case
+        # a column as the stopgap of an earlier release added it, with a DEFAULT: the table gets rebuilt
+        conn.execute(text("ALTER TABLE audit_events DROP COLUMN signature"))
+        conn.execute(text("ALTER TABLE audit_events ADD COLUMN signature VARCHAR(128) DEFAULT ''"))
+    assert planflow(url, "db", "upgrade")[0] == 0
+    assert differences(engine, server_defaults=True) == []
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO audit_events (chain_seq, occurred_at, actor, kind, payload, prev_hash, hash) "
+                          "VALUES (4, :at, 'wang', 'test', '{}', 'p', 'h')"), {"at": WHEN})
+        assert conn.execute(text("SELECT seq FROM audit_events ORDER BY seq")).scalars().all() == [1, 2, 4]
     engine.dispose()
