@@ -193,3 +193,50 @@ def test_improvement_actions_go_to_their_owner_until_done(desk):
     assert [a.id for a in desk.do(actions.open_actions, "handler1")] == [item.id]
     desk.do(actions.complete_action, item.id, "handler1", "已修订", desk.now)
     assert desk.do(actions.open_actions, "handler1") == []
+
+
+@pytest.fixture
+def construct_desk(session_factory, db_url, now, tmp_path_factory):
+    from tests.conftest import open_desk
+    from tests.engine.test_constructs import CONSTRUCTS
+    return open_desk(session_factory, db_url, now, tmp_path_factory, paths=[CONSTRUCTS])
+
+
+def test_a_message_inject_reaches_only_its_drill_case_and_no_real_message_reaches_a_drill(construct_desk):
+    from engine.cases import messages
+    from engine.errors import NotFound
+    from engine.drills import injects
+
+    desk = construct_desk
+    drill = desk.do(lifecycle.start_drill, "ct_receive_task", {}, {"handler": "handler1"}, "office_director1",
+                    desk.now)
+    drill_number = drill_case(desk, drill.id).number
+    # With only the drill's case waiting, a message that does not name it finds no case at all.
+    with pytest.raises(NotFound):
+        desk.do(messages.deliver_message, "written_reply", {"case": "TS-2026-000001"}, {"text": "x"}, "handler1",
+                desk.now)
+    real = desk.start("ct_receive_task", {}, as_user="handler1")
+    desk.do(lambda session: injects.send(session, lifecycle.get_drill(session, drill.id),
+                                         {"title": "投诉人书面回复", "message": "written_reply", "data": {"text": "同意"}},
+                                         "office_director1", desk.now))
+    assert [t.element_id for t in desk.open_tasks(drill_number)] == ["Task_Review"]
+    assert desk.open_tasks(real) == []          # the real case still waits for its own reply
+    received = [e for e in events(desk, drill_number) if e.kind == "message_received"]
+    assert len(received) == 1 and received[0].payload["drill"]["id"] == drill.id
+    desk.send(real, "written_reply", {"text": "真实回复"}, as_user="handler1")
+    assert [t.element_id for t in desk.open_tasks(real)] == ["Task_Review"]
+
+
+def test_the_plans_drill_schedule_marks_an_overdue_drill(desk):
+    from engine.drills import live
+
+    desk.do(lifecycle.set_interval, "general_complaint", 6, "process_owner1", desk.now)
+    found = desk.do(live.schedules, ["general_complaint", "bank_onsite_complaint"], desk.now)
+    assert found["general_complaint"].overdue and found["general_complaint"].last_drilled is None
+    assert not found["bank_onsite_complaint"].overdue and found["bank_onsite_complaint"].interval_months is None
+    drill = desk.do(lifecycle.start_drill, "general_complaint", SCENARIO, {}, "process_owner1", desk.now)
+    desk.do(lifecycle.end_drill, drill.id, "process_owner1", desk.now + timedelta(minutes=5))
+    found = desk.do(live.schedules, ["general_complaint"], desk.now + timedelta(days=30))
+    assert not found["general_complaint"].overdue
+    assert found["general_complaint"].next_due == desk.now.astimezone(timezone.utc).replace(month=9)
+    assert desk.do(live.schedules, ["general_complaint"], desk.now + timedelta(days=200))["general_complaint"].overdue
