@@ -30,6 +30,7 @@ from engine.models import (
     Timer,
     TimerStatus,
 )
+from engine.notifications import events as notifications
 from engine.people.roles import LANE_ROLES
 from engine.people.users import get_user
 from engine.plans.versions import current_version, spec_cache
@@ -125,6 +126,7 @@ def start_drill(session: Session, plan_key: str, scenario: dict, participants: d
     _start_case(session, drill, plan, version, data, username, now)
     for item in scheduled or ():
         injects.schedule(session, drill, item, username, now)
+    notifications.on_drill_started(session, drill, drill_cases(session, drill.id), now)
     return drill
 
 

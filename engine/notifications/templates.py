@@ -45,6 +45,7 @@ _SUBJECTS = {
     "escalated_away": ("您的任务已超时升级：{missed}（{case}）", "Your task was escalated: {missed} ({case})"),
     "case_urgent": ("紧急投诉：{case}", "Urgent complaint: {case}"),
     "incident": ("案件无法继续：{case}", "Case stopped: {case}"),
+    "drill_started": ("演练开始：{title}", "Drill started: {title}"),
 }
 
 _LINES = {
@@ -59,6 +60,8 @@ _LINES = {
                        "“{missed}” of {case} was not done by {due}; it is escalated to {role}."),
     "case_urgent": ("{case} 登记为紧急投诉，请立即关注。", "{case} is registered as an urgent complaint; please attend to it now."),
     "incident": ("{case} 无法继续运行：{incident}", "{case} cannot go on: {incident}"),
+    "drill_started": ("您以 {role} 身份参加演练“{title}”（{case}），演练任务将出现在您的待办中。",
+                      "You take part as {role} in the drill “{title}” ({case}); its tasks come to your inbox."),
 }
 
 _FOOTER = ("案件：{case}\n打开：{link}", "Case: {case}\nOpen: {link}")
@@ -79,9 +82,12 @@ def render(event: str, payload: dict, locale: str, base_url: str) -> Message:
                    if payload.get("reason") else ""),
         "incident": payload.get("incident", ""),
         "link": base_url + payload.get("link", "/"),
+        "title": payload.get("title") or payload.get("plan") or "",
     }
     index = 1 if en else 0
     subject = _SUBJECTS[event][index].format(**facts)
+    if payload.get("drill") and event != "drill_started":
+        subject = ("[Drill] " if en else "【演练】") + subject
     lines = [_LINES[event][index].format(**facts).strip()]
     if payload.get("grade") == "urgent" and event != "case_urgent":
         lines.append("Urgent complaint." if en else "紧急投诉。")
