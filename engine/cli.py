@@ -1,6 +1,14 @@
 """The `planflow` command: set up, deploy plans, work cases and run the timer worker."""
 from __future__ import annotations
 
+if __name__ == "__main__":
+    # `python -m engine.cli`: run the module proper. Run as __main__, this file would be a second copy
+    # of engine.cli, and the command modules imported at its end (which import engine.cli) a cycle.
+    import sys
+
+    from engine.cli import main as _main
+    sys.exit(_main())
+
 import getpass
 import json
 import logging
@@ -714,7 +722,3 @@ main.add_command(_notifications)
 from engine.drills.commands import drill as _drill  # noqa: E402 — it uses the helpers above
 
 main.add_command(_drill)
-
-
-if __name__ == "__main__":
-    main()

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from engine.calendar.clock import utcnow
 from engine.cases import timers
 from engine.db import transaction
-from engine.models import WorkerHeartbeat
+from engine.models import Timer, TimerStatus, WorkerHeartbeat
 from engine.ops import heartbeat
 from tests.samples import one_task_plan, write_plan
 from tests.support import ROOT, Desk
@@ -47,19 +47,31 @@ def test_a_sweep_writes_the_heartbeat_with_fired_timers_and_their_lateness(overd
     assert sweeps["count"] == row.sweeps and sweeps["counts"][-1] == row.sweeps
 
 
-def test_a_rolled_back_firing_is_not_counted(overdue, monkeypatch):
+def test_a_firing_counts_when_committed_and_not_when_rolled_back(overdue, monkeypatch):
     monkeypatch.setattr(heartbeat, "_figures", None)
     overdue.start("mini", {}, "handler1")
 
-    def sweep_that_fails_to_commit(factory):
-        with pytest.raises(RuntimeError), transaction(factory) as session:
-            timers.fire_case_timers(session, timers.due_case_ids(session, utcnow(), 10)[0], utcnow())
-            raise RuntimeError("lost before commit")
+    def mark_fired(factory, fail: bool):
+        with transaction(factory) as session:
+            row = session.execute(select(Timer)).scalar_one()
+            row.status, row.fired_at = TimerStatus.FIRED, row.due_at + timedelta(seconds=2)
+            session.flush()
+            if fail:
+                raise RuntimeError("lost before commit")
+
+    def rolled_back(factory):
+        with pytest.raises(RuntimeError):
+            mark_fired(factory, fail=True)
         return timers.SweepResult()
 
-    heartbeat.sweep_and_beat(sweep_that_fails_to_commit, overdue.session_factory)
+    heartbeat.sweep_and_beat(rolled_back, overdue.session_factory)
     [row] = rows(overdue.session_factory)
     assert (row.timers_fired, row.stats["lateness_seconds"]["count"]) == (0, 0)
+    heartbeat.sweep_and_beat(lambda factory: mark_fired(factory, fail=False), overdue.session_factory)
+    [row] = rows(overdue.session_factory)
+    lateness = row.stats["lateness_seconds"]
+    assert (row.timers_fired, lateness["count"], lateness["sum"]) == (1, 1, 2.0)
+    assert lateness["counts"][:6] == [0, 0, 0, 0, 0, 1]   # 2 s: in the 2.5 s bucket, not the 1.5 s one
 
 
 def test_two_worker_processes_each_keep_their_own_row_and_count_each_timer_once(overdue, db_url):
