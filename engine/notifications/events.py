@@ -19,6 +19,7 @@ rehearsed escalation as a real one. Its tasks get no near-deadline warnings.
 """
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from sqlalchemy import select
@@ -108,9 +109,12 @@ def on_reassigned(session: Session, task: Task, previous: str | None, actor: str
 
 
 def on_incident(session: Session, case: Case, message: str, now: datetime) -> None:
-    """Tell the process owners that a case cannot go on, and why."""
+    """Tell the process owners that a case cannot go on, and why (the same error at most once a day)."""
+    key = f"incident:{case.id}:{hashlib.sha256(message.encode()).hexdigest()[:16]}:{now.date().isoformat()}"
+    if already_announced(session, key):
+        return  # a retried timer or a resubmitted form failing the same way again
     drill = bool(getattr(case, "drill_id", None))
-    write(session, Announcement("incident", f"incident:{case.id}:{now.isoformat()}",
+    write(session, Announcement("incident", key,
                                 {"case": case.number, "plan": case.plan_version.plan_key, "grade": case.grade,
                                  "incident": message[:500], "drill": drill, "link": f"/cases/{case.number}"},
                                 case.id, None, _is_urgent(case), webhooks=not drill,

@@ -4,12 +4,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
 from engine.cases import use_cases as cases
 from engine.db import transaction
 from engine.errors import PlanFlowError
-from engine.models import DeadlineWarning, DeadlineWarningStatus, Notification, NotificationStatus, Task
+from engine.models import Case, DeadlineWarning, DeadlineWarningStatus, Notification, NotificationStatus, Task
 from engine.notifications import in_app, near_deadlines, preferences, sender
 from engine.people import users
 from tests.conftest import SHANGHAI
@@ -147,3 +147,22 @@ def test_the_daily_digest_sends_one_mail_with_everything_and_muted_events_send_n
         with pytest.raises(PlanFlowError, match="not an e-mail address"):
             preferences.set_preferences(session, "handler1", email="nobody", muted_events=[], channels=[],
                                         quiet_from=None, quiet_until=None, daily_digest=False)
+
+
+def test_a_failing_timer_tells_the_process_owners_once_however_often_it_is_retried(mini):
+    broken = mini.start("mini", {}, "handler1")
+    with transaction(mini.session_factory) as session:
+        session.execute(update(Case).where(Case.number == broken).values(workflow_state={"tasks": "garbage"}))
+    assert mini.pass_time(timedelta(hours=25)).failed
+    assert mini.pass_time(timedelta(hours=1)).failed
+    [incident] = notes(mini, event="incident")
+    assert incident.recipient == "process_owner1" and incident.payload["incident"].startswith("timer failed")
+
+
+def test_a_step_that_rolls_back_tells_nobody(mini):
+    with pytest.raises(RuntimeError):
+        with transaction(mini.session_factory) as session:
+            cases.start_case(session, "mini", {}, "handler1", mini.now)
+            assert session.execute(select(Notification)).scalars().all()  # written with the step …
+            raise RuntimeError("the request failed after the step")
+    assert notes(mini) == []  # … and gone with it
