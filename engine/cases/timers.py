@@ -35,6 +35,7 @@ from engine.drills import clock as drill_clock
 from engine.drills import injects as drill_injects
 from engine.errors import PlanFlowError
 from engine.models import Case, Timer, TimerStatus
+from engine.notifications import events as notification_events
 from engine.notifications import worker as notifications
 from engine.ops import heartbeat
 from engine.plans.versions import spec_cache
@@ -160,6 +161,7 @@ def _record_failure(session_factory: sessionmaker, case_id: int, now: datetime, 
             timer.fire_at = now + min(timedelta(seconds=30 * 2 ** (timer.attempts - 1)), MAX_RETRY_DELAY)
             timer.claimed_by = timer.lease_until = None
         case.incident = f"timer failed: {message}"
+        notification_events.on_incident(session, case, case.incident, now)
         audit.record(session, audit.EventKind.TIMER_FAILED, WORKER, now, case=case,
                      element_id=timers[0].element_id if timers else None,
                      payload={"error": message, "attempts": max((t.attempts for t in timers), default=0)})
