@@ -8,9 +8,11 @@ rule — a share of the time ("80%") or a time before ("60m") — is the plan's 
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.base import NO_VALUE, NEVER_SET
 
@@ -26,7 +28,9 @@ from engine.models import (
 from engine.notifications.outbox import Announcement, role_holders, write
 from engine.notifications.settings import NotifySettings, parse_warn, warn_time
 
+log = logging.getLogger(__name__)
 _MOVED = "planflow.notifications.moved_deadlines"
+_RULES = "planflow.notifications.plan_rules"
 
 
 @event.listens_for(Task.due_at, "set")
@@ -40,12 +44,17 @@ def _deadline_set(task: Task, value, old, _initiator) -> None:
 
 
 def rule_for(session: Session, plan_key: str) -> str:
-    own = session.get(NotificationPlanSetting, plan_key)
-    return own.warn if own is not None else NotifySettings.from_env().warn
+    """The plan's near-deadline rule, else the global one (read once per plan and transaction)."""
+    rules = session.info.setdefault(_RULES, {})
+    if plan_key not in rules:
+        own = session.get(NotificationPlanSetting, plan_key)
+        rules[plan_key] = own.warn if own is not None else NotifySettings.from_env().warn
+    return rules[plan_key]
 
 
 def set_plan_rule(session: Session, plan_key: str, rule: str | None) -> None:
     """Give a plan its own near-deadline rule ('80%', '60m', '2h'); None goes back to the global one."""
+    session.info.pop(_RULES, None)
     row = session.get(NotificationPlanSetting, plan_key)
     if rule is None:
         if row is not None:
@@ -99,15 +108,47 @@ def sweep(session_factory, now: datetime, batch: int = 200) -> int:
     """
     announced = 0
     while True:
-        with transaction(session_factory) as session:
-            due = list(session.execute(
-                select(DeadlineWarning).where(DeadlineWarning.status == DeadlineWarningStatus.WAITING,
-                                              DeadlineWarning.warn_at <= now)
-                .order_by(DeadlineWarning.warn_at).limit(batch).with_for_update(skip_locked=True)).scalars())
-            for warning in due:
-                announced += _warn(session, warning, now)
+        try:
+            with transaction(session_factory) as session:
+                due = list(session.execute(_due(now, batch)).scalars())
+                done = sum(_warn(session, warning, now) for warning in due)
+        except DBAPIError:
+            raise
+        except Exception:  # noqa: BLE001 — one broken warning must not hold back the others
+            log.exception("near-deadline batch failed; warning one by one")
+            done, due = _one_by_one(session_factory, now, batch)
+        announced += done
         if len(due) < batch:
             return announced
+
+
+def _due(now: datetime, batch: int):
+    return (select(DeadlineWarning).where(DeadlineWarning.status == DeadlineWarningStatus.WAITING,
+                                          DeadlineWarning.warn_at <= now)
+            .order_by(DeadlineWarning.warn_at).limit(batch).with_for_update(skip_locked=True))
+
+
+def _one_by_one(session_factory, now: datetime, batch: int) -> tuple[int, list]:
+    """Each due warning in its own transaction; one that fails is cancelled (and logged) so the rest go out."""
+    with transaction(session_factory, readonly=True) as session:
+        ids = list(session.execute(select(DeadlineWarning.id).where(
+            DeadlineWarning.status == DeadlineWarningStatus.WAITING, DeadlineWarning.warn_at <= now)
+            .order_by(DeadlineWarning.warn_at).limit(batch)).scalars())
+    done = 0
+    for warning_id in ids:
+        try:
+            with transaction(session_factory) as session:
+                warning = session.get(DeadlineWarning, warning_id)
+                if warning is not None and warning.status == DeadlineWarningStatus.WAITING:
+                    done += _warn(session, warning, now)
+        except DBAPIError:
+            raise
+        except Exception:  # noqa: BLE001
+            log.exception("near-deadline warning %s failed; cancelled", warning_id)
+            with transaction(session_factory) as session:
+                session.execute(update(DeadlineWarning).where(DeadlineWarning.id == warning_id)
+                                .values(status=DeadlineWarningStatus.CANCELLED))
+    return done, ids
 
 
 def _warn(session: Session, warning: DeadlineWarning, now: datetime) -> int:

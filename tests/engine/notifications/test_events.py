@@ -166,3 +166,19 @@ def test_a_step_that_rolls_back_tells_nobody(mini):
             assert session.execute(select(Notification)).scalars().all()  # written with the step …
             raise RuntimeError("the request failed after the step")
     assert notes(mini) == []  # … and gone with it
+
+
+def test_one_warning_that_fails_does_not_hold_back_the_others(mini, monkeypatch):
+    broken, healthy = mini.start("mini", {}, "handler1"), mini.start("mini", {}, "handler1")
+    broken_task = mini.task(broken, "Task_Verify").id
+    real_write = near_deadlines.write
+
+    def write(session, announcement, now, settings=None):
+        if announcement.task_id == broken_task:
+            raise KeyError("a template that cannot be filled")
+        return real_write(session, announcement, now, settings)
+    monkeypatch.setattr(near_deadlines, "write", write)
+    assert near_deadlines.sweep(mini.session_factory, mini.now + timedelta(hours=20)) == 1
+    assert warning_of(mini, broken).status == DeadlineWarningStatus.CANCELLED
+    assert warning_of(mini, healthy).status == DeadlineWarningStatus.SENT
+    assert [n.payload["case"] for n in notes(mini, event="deadline_near")] == [healthy]
