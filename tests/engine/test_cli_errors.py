@@ -200,6 +200,8 @@ def test_a_running_worker_rides_out_a_broken_database_and_fires_once_it_is_back(
             with transaction(factory, readonly=True) as session:
                 return session.execute(select(Timer.status)).scalar_one() == TimerStatus.FIRED
         wait_until(fired, 60)
+        # The timer commits before the sweep ends (the worker still writes its heartbeat): wait for the sweep.
+        wait_until(lambda: any("database reachable again" in line for line in lines), 30)
     finally:
         worker.send_signal(signal.SIGINT)
         worker.wait(timeout=30)
