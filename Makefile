@@ -59,6 +59,7 @@ bench: install
 	$(PY) bench/inbox.py
 	$(PY) bench/sandbox.py
 	$(PY) bench/audit.py
+	$(PY) bench/timers.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache $(DIST) $(FRONTEND)/node_modules

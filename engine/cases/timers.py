@@ -43,7 +43,7 @@ from engine.records import audit
 
 log = logging.getLogger(__name__)
 WORKER = "timer-worker"  # the actor the audit trail names
-BATCH = 50
+BATCH = 10  # small, so that workers share a backlog evenly; a claim costs little next to a firing
 LEASE_ENV = "PLANFLOW_TIMER_LEASE_SECONDS"
 DEFAULT_LEASE_SECONDS = 60.0
 MAX_RETRY_DELAY = timedelta(hours=1)
