@@ -4,19 +4,28 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
 from engine.calendar import store as calendar_store
 from engine.calendar.clock import utcnow
 from engine.drills import actions, clock, injects, lifecycle, live, report
 from engine.errors import PlanFlowError
+from engine.models import User, UserRole
 from engine.people.roles import LANE_ROLES
 from engine.people.users import get_user
 from engine.plans import versions as plans
-from engine.models import User, UserRole
-from sqlalchemy import select
 from webapp.auth import role_required
 from webapp.db import reading, run
 from webapp.i18n import due_phrase, role_name

@@ -23,7 +23,15 @@ from sqlalchemy.orm import Session
 
 from engine.calendar.clock import as_utc, utcnow
 from engine.errors import Conflict, PlanFlowError
-from engine.models import NO_DEADLINE, Case, Drill, DrillInject, DrillStatus, Timer, TimerStatus
+from engine.models import (
+    NO_DEADLINE,
+    Case,
+    Drill,
+    DrillInject,
+    DrillStatus,
+    Timer,
+    TimerStatus,
+)
 
 MICROSECOND = timedelta(microseconds=1)
 

@@ -37,9 +37,10 @@ def _datetime(text: str | None, what: str) -> datetime | None:
 
 def _status_text(view: live.DrillView) -> str:
     drill = view.drill
-    lines = [f"drill {drill.id} {drill.title or ''} [{drill.status.value}] plan {drill.plan_key}, "
-             f"scale {drill.scale or 'stepped'}",
-             f"  simulated now {view.sim_now.isoformat()}, next due {view.next_due.isoformat() if view.next_due else '-'}"]
+    next_due = view.next_due.isoformat() if view.next_due else "-"
+    heading = f"drill {drill.id} {drill.title or ''} [{drill.status.value}] plan {drill.plan_key}"
+    lines = [f"{heading}, scale {drill.scale or 'stepped'}",
+             f"  simulated now {view.sim_now.isoformat()}, next due {next_due}"]
     lines += [f"  {c.number} {c.status.value}{' incident: ' + c.incident if c.incident else ''}" for c in view.cases]
     lines += [f"  task {t.id} {t.case.number} {t.name} [{t.role}] {t.assignee or 'unclaimed'} due "
               f"{t.due_at.isoformat() if t.due_at else '-'}" for t in view.open_tasks]

@@ -277,7 +277,7 @@ def fire_due(session: Session, drill: Drill, now: datetime) -> int:
 
 def end_drill(session: Session, drill_id: int, username: str, now: datetime) -> Drill:
     """End the drill: its cases stop (open tasks leave the inboxes), its clock stops, the report is kept."""
-    from engine.drills import report   # the report reads everything this module writes
+    from engine.drills import report  # the report reads everything this module writes
 
     drill = open_drill(session, drill_id, username)
     now = as_utc(now)

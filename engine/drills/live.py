@@ -9,8 +9,17 @@ from sqlalchemy.orm import Session
 
 from engine.drills import clock
 from engine.drills.lifecycle import drill_cases, next_due
-from engine.models import Case, Drill, DrillInject, DrillObservation, PlanDrillSchedule, Task, TaskStatus, Timer, \
-    TimerStatus
+from engine.models import (
+    Case,
+    Drill,
+    DrillInject,
+    DrillObservation,
+    PlanDrillSchedule,
+    Task,
+    TaskStatus,
+    Timer,
+    TimerStatus,
+)
 
 
 @dataclass

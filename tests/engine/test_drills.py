@@ -1,17 +1,24 @@
 """Drills: general_complaint rehearsed on a simulated clock, and the after-action report checked against the trail."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from engine.calendar.working_days import WorkingCalendar
-from engine.cases import timers
 from engine.cases import use_cases as cases
 from engine.drills import actions, clock, lifecycle, report
 from engine.errors import Conflict, PlanFlowError
-from engine.models import AuditEvent, Case, Drill, DrillStatus, Task, TaskStatus, Timer, TimerStatus
+from engine.models import (
+    AuditEvent,
+    Case,
+    Drill,
+    DrillStatus,
+    Notification,
+    Task,
+    Timer,
+)
 from tests.conftest import SHANGHAI
 
 CALENDAR = WorkingCalendar()
@@ -47,8 +54,8 @@ def test_scale_reads_simulated_equals_real():
 
 
 def test_a_timer_mapped_to_real_time_is_due_when_the_engine_reads_the_clock_there():
-    drill = Drill(status=DrillStatus.RUNNING, rate=720.0, sim_anchor=SIM_START.astimezone(timezone.utc),
-                  real_anchor=datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc))
+    drill = Drill(status=DrillStatus.RUNNING, rate=720.0, sim_anchor=SIM_START.astimezone(UTC),
+                  real_anchor=datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
     for seconds in (1, 59, 3600, 86_400 * 3 + 7, 1_000_003):
         due = drill.sim_anchor + timedelta(seconds=seconds, microseconds=seconds % 997)
         real = clock.real_at(drill, due)
@@ -65,6 +72,10 @@ def test_general_complaint_drill_runs_three_working_days_in_seconds_and_reports_
     assert case.number.startswith(f"DR-{real0.year}-") and len(case.number) == len("DR-2026-0001")
     first = open_task(desk, case.number, "Task_FirstContact")
     assert first.assignee == "intake1"                       # straight to the participant playing the role
+    with desk.session_factory() as session:                  # each participant was told, and no webhook
+        told = session.execute(select(Notification.recipient, Notification.channel).where(
+            Notification.event == "drill_started")).all()
+        assert {r for r, _ in told} == set(PARTICIPANTS.values()) and "webhook" not in {c for _, c in told}
     assert first.due_at == SIM_START + timedelta(hours=24)   # a simulated deadline
     with desk.session_factory() as session:
         timer = session.execute(select(Timer).where(Timer.case_id == case.id)).scalar_one()
@@ -99,7 +110,7 @@ def test_general_complaint_drill_runs_three_working_days_in_seconds_and_reports_
     escalated = [e for e in events(desk, case.number) if e.kind == "escalated"]
     assert len(escalated) == 1
     assert escalated[0].occurred_at == SIM_START + timedelta(days=6)
-    assert escalated[0].payload["drill"] == {"id": drill.id, "real_at": (real0 + SECOND * 6).astimezone(timezone.utc).isoformat()}
+    assert escalated[0].payload["drill"] == {"id": drill.id, "real_at": (real0 + SECOND * 6).astimezone(UTC).isoformat()}
     office = open_task(desk, case.number, "Task_AnswerEscalatedOffice")
     assert office.assignee == "office_director1" and office.escalated_from == "Task_VerifyNegotiate"
 
@@ -114,7 +125,7 @@ def test_general_complaint_drill_runs_three_working_days_in_seconds_and_reports_
 
     kept = ended.report
     trail = events(desk, case.number)
-    by_kind = lambda kind: [e for e in trail if e.kind == kind]   # noqa: E731
+    by_kind = lambda kind: [e for e in trail if e.kind == kind]
     assert kept["figures"]["escalations"] == len(by_kind("escalated")) == 1
     assert kept["figures"]["timers_fired"] == len(by_kind("timer_fired"))
     assert kept["figures"]["injects"] == 1 and kept["figures"]["observations"] == 1
@@ -123,7 +134,7 @@ def test_general_complaint_drill_runs_three_working_days_in_seconds_and_reports_
     assert steps["Task_FirstContact"]["response_sim_hours"] == 12.0
     assert steps["Task_FirstContact"]["response_real_seconds"] == 0.5
     assert steps["Task_VerifyNegotiate"]["outcome"] == "escalated"
-    assert steps["Task_VerifyNegotiate"]["due_at"] == deadline.astimezone(timezone.utc).isoformat()
+    assert steps["Task_VerifyNegotiate"]["due_at"] == deadline.astimezone(UTC).isoformat()
     assert steps["Task_AnswerEscalatedOffice"]["outcome"] == "met"
     done = {e.payload["task_id"]: e for e in by_kind("task_completed")}
     for step in kept["steps"]:
@@ -204,8 +215,8 @@ def construct_desk(session_factory, db_url, now, tmp_path_factory):
 
 def test_a_message_inject_reaches_only_its_drill_case_and_no_real_message_reaches_a_drill(construct_desk):
     from engine.cases import messages
-    from engine.errors import NotFound
     from engine.drills import injects
+    from engine.errors import NotFound
 
     desk = construct_desk
     drill = desk.do(lifecycle.start_drill, "ct_receive_task", {}, {"handler": "handler1"}, "office_director1",
@@ -238,5 +249,5 @@ def test_the_plans_drill_schedule_marks_an_overdue_drill(desk):
     desk.do(lifecycle.end_drill, drill.id, "process_owner1", desk.now + timedelta(minutes=5))
     found = desk.do(live.schedules, ["general_complaint"], desk.now + timedelta(days=30))
     assert not found["general_complaint"].overdue
-    assert found["general_complaint"].next_due == desk.now.astimezone(timezone.utc).replace(month=9)
+    assert found["general_complaint"].next_due == desk.now.astimezone(UTC).replace(month=9)
     assert desk.do(live.schedules, ["general_complaint"], desk.now + timedelta(days=200))["general_complaint"].overdue
