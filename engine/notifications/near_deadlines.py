@@ -26,7 +26,7 @@ from engine.models import (
     TaskStatus,
 )
 from engine.notifications.outbox import Announcement, role_holders, write
-from engine.notifications.settings import NotifySettings, parse_warn, warn_time
+from engine.notifications.settings import parse_warn, step_settings, warn_time
 
 log = logging.getLogger(__name__)
 _MOVED = "planflow.notifications.moved_deadlines"
@@ -48,7 +48,7 @@ def rule_for(session: Session, plan_key: str) -> str:
     rules = session.info.setdefault(_RULES, {})
     if plan_key not in rules:
         own = session.get(NotificationPlanSetting, plan_key)
-        rules[plan_key] = own.warn if own is not None else NotifySettings.from_env().warn
+        rules[plan_key] = own.warn if own is not None else step_settings().warn
     return rules[plan_key]
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from engine.calendar.local_time import zone
 from engine.models import Notification, NotificationPreference, NotificationStatus, User, UserRole, Webhook
 from engine.notifications import preferences
-from engine.notifications.settings import NotifySettings, parse_clock
+from engine.notifications.settings import NotifySettings, parse_clock, step_settings
 
 APP, EMAIL, WEBHOOK = "app", "email", "webhook"
 _HOLDERS, _WEBHOOKS = "planflow.notifications.holders", "planflow.notifications.webhooks"
@@ -59,7 +59,7 @@ def already_announced(session: Session, key: str) -> bool:
 
 def write(session: Session, announcement: Announcement, now: datetime, settings: NotifySettings | None = None) -> int:
     """Put the announcement's rows into the outbox; returns how many rows were written."""
-    settings = settings or NotifySettings.from_env()
+    settings = settings or step_settings()
     names = sorted(set(announcement.recipients))
     found = session.execute(
         select(User.username, User.locale, NotificationPreference)

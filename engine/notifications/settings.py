@@ -1,6 +1,7 @@
 """Notification settings from the environment: the mail server, links, the near-deadline rule."""
 from __future__ import annotations
 
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -8,6 +9,7 @@ from datetime import datetime, timedelta
 
 from engine.errors import PlanFlowError
 
+log = logging.getLogger(__name__)
 TLS_MODES = ("none", "starttls", "ssl")
 DEFAULT_WARN = "80%"
 
@@ -57,6 +59,20 @@ class NotifySettings:
                    warn=warn, digest_at=digest_at,
                    webhook_timeout=float(env.get("PLANFLOW_WEBHOOK_TIMEOUT", "10")),
                    max_attempts=_integer(env, "PLANFLOW_NOTIFY_MAX_ATTEMPTS", 20))
+
+
+def step_settings() -> NotifySettings:
+    """The settings for writing notifications during a case's step.
+
+    A mistyped variable must not stop cases from moving: it is logged, and the step writes
+    with mail off and the default near-deadline rule. The worker's sender reads the settings
+    strictly and reports the mistake on every pass.
+    """
+    try:
+        return NotifySettings.from_env()
+    except PlanFlowError as exc:
+        log.error("notification settings: %s; mail rows are not written until it is fixed", exc)
+        return NotifySettings.from_env({"PLANFLOW_BASE_URL": os.environ.get("PLANFLOW_BASE_URL", "")})
 
 
 def _integer(env, name: str, default: int) -> int:

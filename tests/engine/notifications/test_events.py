@@ -182,3 +182,14 @@ def test_one_warning_that_fails_does_not_hold_back_the_others(mini, monkeypatch)
     assert warning_of(mini, broken).status == DeadlineWarningStatus.CANCELLED
     assert warning_of(mini, healthy).status == DeadlineWarningStatus.SENT
     assert [n.payload["case"] for n in notes(mini, event="deadline_near")] == [healthy]
+
+
+def test_a_mistyped_mail_setting_never_stops_a_case(mini, monkeypatch):
+    set_mail(mini, "handler1", "h@example.cn")
+    monkeypatch.setenv("PLANFLOW_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("PLANFLOW_SMTP_TLS", "yes please")
+    number = mini.start("mini", {}, "handler1")
+    assert [t.element_id for t in mini.open_tasks(number)] == ["Task_Verify"]
+    assert [n.channel for n in notes(mini)] == ["app"]
+    with pytest.raises(PlanFlowError, match="PLANFLOW_SMTP_TLS"):
+        sender.send_due(mini.session_factory, mini.now)
