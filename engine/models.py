@@ -129,6 +129,10 @@ class CaseNumberCounter(Base):
 
 class Case(Base):
     __tablename__ = "cases"
+    # /metrics counts cases by plan version and status, and the incidents, from these indexes alone.
+    __table_args__ = (Index("ix_cases_plan_status", "plan_version_id", "status"),
+                      Index("ix_cases_incidents", "status", postgresql_where=text("incident IS NOT NULL"),
+                            sqlite_where=text("incident IS NOT NULL")))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
@@ -168,6 +172,8 @@ class Task(Base):
         Index("ix_tasks_assignee", "assignee", "status", "due_sort", "id"),
         Index("ix_tasks_completed_by", "completed_by", "status", "completed_at"),
         Index("ix_tasks_escalated", "status", "escalated_from"),
+        # /metrics counts open tasks (and the overdue ones) by role from this index alone (engine/ops/counts.py).
+        Index("ix_tasks_status_role", "status", "role", "due_sort"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -33,15 +33,19 @@ def read(session: Session, now: datetime) -> Counts:
     for version_id, status, n in per_version:
         key = (plans.get(version_id, "?"), CaseStatus(status).value)
         counts.cases[key] = counts.cases.get(key, 0) + n
-    open_task = Task.status == TaskStatus.OPEN
+    # Statuses written out, not bound: both databases then see that a query keeps within a partial index.
+    open_task = Task.status == _literal(TaskStatus.OPEN)
     counts.open_tasks = dict(session.execute(select(Task.role, func.count()).where(open_task)
                                              .group_by(Task.role)).all())
     counts.overdue_tasks = dict(session.execute(select(Task.role, func.count())
                                                 .where(open_task, Task.due_sort < now).group_by(Task.role)).all())
-    # The status written out, not bound: the partial index on waiting timers then serves the count.
     counts.timers_due = session.execute(select(func.count()).select_from(Timer).where(
-        Timer.status == literal_column(f"'{TimerStatus.WAITING.value}'"), Timer.fire_at <= now)).scalar_one()
+        Timer.status == _literal(TimerStatus.WAITING), Timer.fire_at <= now)).scalar_one()
     counts.incidents = session.execute(select(func.count()).select_from(Case).where(
-        Case.status == CaseStatus.RUNNING, Case.incident.is_not(None))).scalar_one()
+        Case.status == _literal(CaseStatus.RUNNING), Case.incident.is_not(None))).scalar_one()
     counts.workers = list(session.execute(select(WorkerHeartbeat).order_by(WorkerHeartbeat.name)).scalars())
     return counts
+
+
+def _literal(status):
+    return literal_column(f"'{status.value}'")
