@@ -66,16 +66,40 @@ class DeployRejected(PlanFlowError):
         super().__init__(f"deploy refused, {len(self.problems)} problem(s):\n{lines}")
 
 
-class Problem:
-    """One validation finding: which file and element, and what is wrong."""
+def N_(template: str) -> str:
+    """Marks an English message template for the web layer's catalogue (the engine itself speaks English)."""
+    return template
 
-    def __init__(self, message: str, element_id: str | None = None, file: str | None = None):
+
+class Problem:
+    """One validation finding: which file and element, and what is wrong.
+
+    A finding made with `Problem.of` also carries a stable `code`, its English `template` and the
+    `params` filled into it, so an interface can say it in the user's language; `message` is the
+    English text (the CLI's).
+    """
+
+    def __init__(self, message: str, element_id: str | None = None, file: str | None = None, *,
+                 code: str | None = None, template: str | None = None, params: dict | None = None):
         self.message = message
         self.element_id = element_id
         self.file = file
+        self.code = code
+        self.template = template
+        self.params = dict(params or {})
+
+    @classmethod
+    def of(cls, code: str, template: str, element_id: str | None = None, file: str | None = None,
+           **params) -> Problem:
+        """The finding `code`, worded by `template` (marked with N_) with `params` filled in."""
+        return cls(template % params if params else template, element_id, file, code=code, template=template,
+                   params=params)
 
     def as_dict(self) -> dict:
-        return {"file": self.file, "element_id": self.element_id, "message": self.message}
+        found = {"file": self.file, "element_id": self.element_id, "message": self.message}
+        if self.code:
+            found.update(code=self.code, params=self.params)
+        return found
 
     def __str__(self) -> str:
         where = ":".join(part for part in (self.file, self.element_id) if part)

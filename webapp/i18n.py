@@ -97,6 +97,21 @@ def localized_errors(invalid, schema: dict) -> dict[str, str]:
     return messages
 
 
+def problem_message(problem) -> str:
+    """A deploy problem in the user's language: the engine's English template through the catalogue.
+
+    English pages, and problems without a template, read the engine's own English (as the CLI does).
+    """
+    if english() or not problem.template:
+        return problem.message
+    return translate(problem.template, **problem.params)
+
+
+def problem_dict(problem) -> dict:
+    """The problem as JSON for the editors, its message in the user's language (code and params kept)."""
+    return {**problem.as_dict(), "message": problem_message(problem)}
+
+
 def _components(components):
     for component in components:
         yield component
@@ -162,7 +177,7 @@ def form_widget_messages() -> list[tuple[str, str]]:
 def init_app(app) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals.update(task_name=task_name, role_name=role_name, english=english, grade_label=grade_label,
-                                 form_widget_messages=form_widget_messages)
+                                 form_widget_messages=form_widget_messages, problem_message=problem_message)
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["due_time"] = due_time
     app.jinja_env.filters["role_label"] = role_name

@@ -19,6 +19,7 @@ from engine.plans.diff import diff_bpmn
 from webapp.auth import role_required
 from webapp.db import reading, run
 from webapp.errors import error_body, status_of
+from webapp.i18n import problem_dict, problem_message
 from webapp.limits import int_arg
 
 bp = Blueprint("plans", __name__, url_prefix="/plans")
@@ -163,18 +164,20 @@ def _deployed(plan_key: str, result: plans.DeployResult):
           else _("Nothing changed: %(plan)s stays at version %(num)d.", plan=plan_key, num=result.version), "success")
     _flash_warnings([result])
     return jsonify({"version": result.version, "created": result.created,
-                    "warnings": [w.as_dict() for w in result.warnings],
+                    "warnings": [problem_dict(w) for w in result.warnings],
                     "redirect": url_for("plans.plan", plan_key=plan_key)})
 
 
 def _flash_warnings(results: list[plans.DeployResult]) -> None:
     """What deployed but will not behave as in Camunda (a plain task passed through), on the next page."""
     for warning in (w for result in results for w in result.warnings):
-        flash(_("Warning: %(warning)s", warning=str(warning)), "warning")
+        where = ":".join(part for part in (warning.file, warning.element_id) if part)
+        text = problem_message(warning)
+        flash(_("Warning: %(warning)s", warning=f"{where}: {text}" if where else text), "warning")
 
 
 def _problems(error: DeployRejected) -> list[dict]:
-    return [p.as_dict() for p in error.problems]
+    return [problem_dict(p) for p in error.problems]
 
 
 @bp.post("/<plan_key>/deploy")
@@ -202,7 +205,7 @@ def check(plan_key: str):
         return _json_error(PlanFlowError(_("expected {\"xml\": \"…\"}")))
     with reading() as session:
         problems = drafts.check_draft(session, plan_key, body["xml"])
-    return jsonify({"problems": [p.as_dict() for p in problems]})
+    return jsonify({"problems": [problem_dict(p) for p in problems]})
 
 
 @bp.get("/<plan_key>/versions/<int:number>.bpmn")

@@ -30,6 +30,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 
 from engine.calendar.deadlines import uses_calendar
+from engine.errors import N_, Problem
 from engine.plans.dialect import PlanParser, form_reference
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -41,13 +42,22 @@ _ISO_CYCLE = re.compile(r"^R\d*/\S+$")
 
 
 class XmlRejected(ValueError):
-    """The text is not acceptable XML (malformed, or uses DTDs/entities)."""
+    """The text is not acceptable XML (malformed, or uses DTDs/entities): a code, an English template
+    (marked for the web layer's catalogue) and its parameters."""
+
+    def __init__(self, code: str, template: str, **params):
+        self.code, self.template, self.params = code, template, params
+        super().__init__(template % params)
+
+    def problem(self, file: str | None = None) -> Problem:
+        return Problem(str(self), file=file, code=self.code, template=self.template, params=self.params)
 
 
 def read_xml(text: str | bytes, filename: str) -> etree._Element:
     """Parse XML with every external and entity feature off; raise XmlRejected with a clear reason."""
     raw = text.encode("utf-8") if isinstance(text, str) else text
-    refused = XmlRejected(f"{filename}: DOCTYPE and entity declarations are not allowed in plan files")
+    refused = XmlRejected("xml.doctype", N_("%(file)s: DOCTYPE and entity declarations are not allowed in plan "
+                                            "files"), file=filename)
     if b"<!DOCTYPE" in raw.upper() or b"<!ENTITY" in raw.upper():
         raise refused
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
@@ -55,7 +65,8 @@ def read_xml(text: str | bytes, filename: str) -> etree._Element:
     try:
         root = etree.fromstring(raw, parser=parser)
     except etree.XMLSyntaxError as exc:
-        raise XmlRejected(f"{filename}: malformed XML: {exc}") from None
+        raise XmlRejected("xml.malformed", N_("%(file)s: malformed XML: %(error)s"), file=filename,
+                          error=str(exc)) from None
     # What the parser saw, whatever the encoding (a UTF-16 file hides the bytes looked for above).
     if root.getroottree().docinfo.doctype or root.getroottree().docinfo.internalDTD is not None:
         raise refused
@@ -146,13 +157,14 @@ def main_process_id(root: etree._Element, filename: str) -> str:
     processes = root.findall(f"{{{BPMN_NS}}}process")
     executable = [p for p in processes if p.get("isExecutable", "true") != "false"] or processes
     if not executable:
-        raise XmlRejected(f"{filename}: no bpmn:process element")
+        raise XmlRejected("xml.no_process", N_("%(file)s: no bpmn:process element"), file=filename)
     stem = filename.rsplit("/", 1)[-1].rsplit(".", 1)[0]
     for process in executable:
         if process.get("id") == stem:
             return stem
     if len(executable) > 1:
-        raise XmlRejected(f"{filename}: several executable processes and none is named '{stem}'")
+        raise XmlRejected("xml.several_processes", N_("%(file)s: several executable processes and none is named "
+                                                      "'%(name)s'"), file=filename, name=stem)
     return executable[0].get("id")
 
 

@@ -19,7 +19,7 @@ from engine import sandbox
 from engine.calendar.clock import engine_time, utcnow
 from engine.calendar.deadlines import EXPRESSION_FUNCTIONS, using_calendar
 from engine.calendar.working_days import WorkingCalendar
-from engine.errors import Problem
+from engine.errors import N_, Problem
 from engine.people.roles import LANE_ROLES
 from engine.plans.bpmn import BPMN_NS, ParsedPlan
 from engine.plans.unsupported import JUEL, Findings, find_unsupported
@@ -39,17 +39,22 @@ def lint_document(root, filename: str) -> Findings:
         if element_id is None:
             continue
         if element_id in RESERVED_IDS:
-            found.problems.append(Problem(f"the id '{element_id}' is reserved by the engine; rename the element",
-                                          element_id, filename))
+            found.problems.append(Problem.of("id.reserved", N_("the id '%(id)s' is reserved by the engine; rename the "
+                                                               "element"), element_id, filename, id=element_id))
         elif element_id in seen:
-            found.problems.append(Problem(f"the id '{element_id}' is used by more than one element; give each its "
-                                          "own id", element_id, filename))
+            found.problems.append(Problem.of("id.duplicate", N_("the id '%(id)s' is used by more than one element; "
+                                                                "give each its own id"), element_id, filename,
+                                             id=element_id))
         seen.add(element_id)
     found.problems.extend(_dangling(root, filename))
     return found
 
 
 _GATEWAYS = {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway"}
+_DANGLING_FLOW = {
+    "sourceRef": N_("sequence flow source '%(ref)s' is not an element of this (sub)process; reconnect the flow"),
+    "targetRef": N_("sequence flow target '%(ref)s' is not an element of this (sub)process; reconnect the flow"),
+}
 
 
 def _dangling(root, filename: str) -> list[Problem]:
@@ -63,19 +68,21 @@ def _dangling(root, filename: str) -> list[Problem]:
         elements = {child.get("id"): child for child in scope if isinstance(child.tag, str) and child.get("id")}
         flows = [child for child in scope.iterchildren(f"{{{BPMN_NS}}}sequenceFlow")]
         for flow in flows:
-            for end in ("sourceRef", "targetRef"):
+            for end, template in _DANGLING_FLOW.items():
                 if flow.get(end) not in elements:
-                    problems.append(Problem(f"sequence flow {end[:-3]} '{flow.get(end)}' is not an element of this "
-                                            "(sub)process; reconnect the flow", flow.get("id"), filename))
+                    problems.append(Problem.of(f"sequence_flow.dangling_{end[:-3]}", template, flow.get("id"), filename,
+                                               ref=flow.get(end)))
         for boundary in scope.iterchildren(f"{{{BPMN_NS}}}boundaryEvent"):
             if boundary.get("attachedToRef") not in elements:
-                problems.append(Problem(f"boundary event is attached to '{boundary.get('attachedToRef')}', which is "
-                                        "not an activity of this (sub)process", boundary.get("id"), filename))
+                problems.append(Problem.of("boundary_event.dangling",
+                                           N_("boundary event is attached to '%(ref)s', which is not an activity of "
+                                              "this (sub)process"), boundary.get("id"), filename,
+                                           ref=boundary.get("attachedToRef")))
         sources = {flow.get("sourceRef") for flow in flows}
         for element_id, node in elements.items():
             if node.tag.rsplit("}", 1)[-1] in _GATEWAYS and element_id not in sources:
-                problems.append(Problem("a gateway without an outgoing sequence flow is a dead end; connect it",
-                                        element_id, filename))
+                problems.append(Problem.of("gateway.dead_end", N_("a gateway without an outgoing sequence flow is a "
+                                                                  "dead end; connect it"), element_id, filename))
     return problems
 
 
@@ -83,11 +90,17 @@ def lint_plan(plan: ParsedPlan, filename: str, forms: dict[str, dict]) -> list[P
     """All problems of a parsed plan: lanes and roles, forms, timers, conditions, scripts."""
     problems: list[Problem] = []
 
-    def problem(message: str, element_id: str | None = None):
-        problems.append(Problem(message, element_id, filename))
+    def problem(code: str, template: str, element_id: str | None = None, **params):
+        problems.append(Problem.of(code, template, element_id, filename, **params))
 
     if plan.start_form_key and plan.start_form_key not in forms:
-        problem(_missing_form(plan.start_form_key, f"start form '{plan.start_form_key}'"))
+        if _camunda_form(plan.start_form_key):
+            problem("start_form.camunda", N_("start form '%(form)s' is a Camunda embedded or external form; plans "
+                                             "use form-js forms: set camunda:formKey to a form name (forms/NAME.form) "
+                                             "or link a Camunda form (camunda:formRef)"), form=plan.start_form_key)
+        else:
+            problem("start_form.missing", N_("start form '%(form)s' not found (expected forms/%(form)s.form)"),
+                    form=plan.start_form_key)
 
     for spec in [plan.spec, *plan.subprocess_specs.values()]:
         for task_spec in spec.task_specs.values():
@@ -115,31 +128,34 @@ def _lint_task(task_spec, element_id: str, forms: dict, problem) -> None:
 def _lint_user_task(task_spec, element_id: str, forms: dict, problem) -> None:
     name = task_spec.bpmn_name or element_id
     if not task_spec.lane:
-        problem(f"user task '{name}' is outside any lane, so no role would receive it", element_id)
+        problem("user_task.no_lane", N_("user task '%(task)s' is outside any lane, so no role would receive it"),
+                element_id, task=name)
     elif task_spec.lane not in LANE_ROLES:
-        known = ", ".join(sorted(LANE_ROLES))
-        problem(f"lane '{task_spec.lane}' of user task '{name}' is not a known role ({known})", element_id)
+        problem("user_task.unknown_role", N_("lane '%(lane)s' of user task '%(task)s' is not a known role (%(roles)s)"),
+                element_id, lane=task_spec.lane, task=name, roles=", ".join(sorted(LANE_ROLES)))
     form_key = getattr(getattr(task_spec, "form", None), "key", None)
     if not form_key:
-        problem(f"user task '{name}' has no form (set camunda:formKey)", element_id)
+        problem("user_task.no_form", N_("user task '%(task)s' has no form (set camunda:formKey)"), element_id, task=name)
+    elif form_key not in forms and _camunda_form(form_key):
+        problem("user_task.camunda_form", N_("form '%(form)s' of user task '%(task)s' is a Camunda embedded or "
+                                             "external form; plans use form-js forms: set camunda:formKey to a form "
+                                             "name (forms/NAME.form) or link a Camunda form (camunda:formRef)"),
+                element_id, form=form_key, task=name)
     elif form_key not in forms:
-        problem(_missing_form(form_key, f"form '{form_key}' of user task '{name}'"), element_id)
+        problem("user_task.form_missing", N_("form '%(form)s' of user task '%(task)s' not found (expected "
+                                             "forms/%(form)s.form)"), element_id, form=form_key, task=name)
 
 
-def _missing_form(key: str, what: str) -> str:
-    if ":" in key or "/" in key:
-        return (f"{what} is a Camunda embedded or external form; plans use form-js forms: set camunda:formKey "
-                "to a form name (forms/NAME.form) or link a Camunda form (camunda:formRef)")
-    return f"{what} not found (expected forms/{key}.form)"
+def _camunda_form(key: str) -> bool:
+    return ":" in key or "/" in key
 
 
 def _lint_timer(definition: TimerEventDefinition, element_id: str, problem) -> None:
     expression = definition.expression
     if _LOOKS_LIKE_ISO.match(expression.strip()):
-        problem(f"timer value '{expression.strip()}' is not a valid ISO 8601 {_timer_kind(definition)} "
-                "(e.g. PT24H, P3D, 2026-12-01T09:00:00+08:00)", element_id)
+        _not_iso(definition, expression.strip(), element_id, problem)
         return
-    if not _check_code(expression, "eval", "timer value", element_id, problem):
+    if not _check_code(expression, "eval", "timer", element_id, problem):
         return
     try:
         # A trial run now, on the package calendar: constant values and calendar calls are fully checked.
@@ -148,10 +164,12 @@ def _lint_timer(definition: TimerEventDefinition, element_id: str, problem) -> N
     except sandbox.SandboxError as exc:
         if getattr(exc, "error_type", None) == "NameError":
             return  # reads case data: only checkable when the timer starts waiting
-        problem(f"timer value {expression} does not evaluate: {exc}", element_id)
+        problem("timer.fails", N_("timer value %(expression)s does not evaluate: %(error)s"), element_id,
+                expression=expression, error=str(exc))
         return
     if not isinstance(value, str):
-        problem(f"timer value {expression} gives {type(value).__name__}, not an ISO 8601 text", element_id)
+        problem("timer.not_text", N_("timer value %(expression)s gives %(type)s, not an ISO 8601 text"), element_id,
+                expression=expression, type=type(value).__name__)
         return
     try:
         if isinstance(definition, CycleTimerEventDefinition):
@@ -161,22 +179,33 @@ def _lint_timer(definition: TimerEventDefinition, element_id: str, problem) -> N
         else:
             TimerEventDefinition.parse_iso_duration(value)
     except Exception:
-        problem(f"timer value '{value}' is not a valid ISO 8601 "
-                f"{_timer_kind(definition)} (e.g. PT24H, P3D, 2026-12-01T09:00:00+08:00)", element_id)
+        _not_iso(definition, value, element_id, problem)
 
 
-def _timer_kind(definition) -> str:
+def _not_iso(definition, value: str, element_id: str, problem) -> None:
     if isinstance(definition, CycleTimerEventDefinition):
-        return "cycle"
-    if isinstance(definition, TimeDateEventDefinition):
-        return "date-time"
-    return "duration"
+        problem("timer.not_iso_cycle", N_("timer value '%(value)s' is not a valid ISO 8601 cycle (e.g. PT24H, P3D, "
+                                          "2026-12-01T09:00:00+08:00)"), element_id, value=value)
+    elif isinstance(definition, TimeDateEventDefinition):
+        problem("timer.not_iso_date", N_("timer value '%(value)s' is not a valid ISO 8601 date-time (e.g. PT24H, "
+                                         "P3D, 2026-12-01T09:00:00+08:00)"), element_id, value=value)
+    else:
+        problem("timer.not_iso_duration", N_("timer value '%(value)s' is not a valid ISO 8601 duration (e.g. PT24H, "
+                                             "P3D, 2026-12-01T09:00:00+08:00)"), element_id, value=value)
+
+
+# What a sandbox refusal says the code is: a sequence flow's condition, a script task's script, a timer value.
+_NOT_ACCEPTED = {
+    "condition": N_("condition `%(source)s` is not accepted: %(error)s"),
+    "script": N_("script `%(source)s` is not accepted: %(error)s"),
+    "timer": N_("timer value `%(source)s` is not accepted: %(error)s"),
+}
 
 
 def _check_code(source: str, mode: str, what: str, element_id: str, problem) -> bool:
     try:
         sandbox.check(source, mode)
     except sandbox.SandboxError as exc:
-        problem(f"{what} `{source.strip()}` is not accepted: {exc}", element_id)
+        problem(f"{what}.not_accepted", _NOT_ACCEPTED[what], element_id, source=source.strip(), error=str(exc))
         return False
     return True

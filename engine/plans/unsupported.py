@@ -11,52 +11,59 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from engine.errors import Problem
+from engine.errors import N_, Problem
 from engine.people.roles import LANE_ROLES
 from engine.plans.bpmn import BPMN_NS, CAMUNDA_NS
 from engine.plans.dialect import candidate_groups, candidate_role
 
-EXPRESSIONS_HINT = "expressions are Python; timers are ISO 8601, e.g. `PT24H`, `R/PT1H`"
-NO_SERVICES_HINT = "plans cannot call external services; use a script task or a user task"
-NO_SENDING_HINT = ("a case does not send messages; use a user task for the person who sends it, "
-                   "or a script task")
-MESSAGE_START_HINT = ("cases start by registration or the API; use a message start event inside an "
-                      "event subprocess")
-
+# Each message is one whole English template, marked for the web layer's catalogue (which says it in
+# the user's language); a finding's code is its table's prefix and the element's tag.
 # Event definitions SpiffWorkflow 3.2 does not run correctly, with what to draw instead.
 UNSUPPORTED_EVENTS = {
-    "signalEventDefinition": "signal events are not supported; to wait for something from outside use a "
-                             "message event, inside a case use an escalation or error event",
-    "conditionalEventDefinition": "conditional events are not supported: nothing re-checks the condition while "
-                                  "the case waits; use an exclusive gateway, a timer or a message event",
-    "compensateEventDefinition": "compensation events are not supported; draw the undoing steps as tasks on "
-                                 "an error path",
-    "linkEventDefinition": "link events are not supported; connect the sequence flows directly",
-    "cancelEventDefinition": "cancel events are not supported; use an error end event and an error boundary "
-                             "event",
+    "signalEventDefinition": N_("signal events are not supported; to wait for something from outside use a "
+                                "message event, inside a case use an escalation or error event"),
+    "conditionalEventDefinition": N_("conditional events are not supported: nothing re-checks the condition while "
+                                     "the case waits; use an exclusive gateway, a timer or a message event"),
+    "compensateEventDefinition": N_("compensation events are not supported; draw the undoing steps as tasks on "
+                                    "an error path"),
+    "linkEventDefinition": N_("link events are not supported; connect the sequence flows directly"),
+    "cancelEventDefinition": N_("cancel events are not supported; use an error end event and an error boundary "
+                                "event"),
 }
 
 UNSUPPORTED_ELEMENTS = {
-    "serviceTask": f"a service task cannot run: {NO_SERVICES_HINT}",
-    "sendTask": f"a send task cannot run: {NO_SENDING_HINT}",
-    "complexGateway": "a complex gateway is not supported; use an inclusive or exclusive gateway",
-    "adHocSubProcess": "an ad-hoc subprocess is not supported; use a parallel or inclusive gateway",
-    "transaction": "a transaction is not supported (there is nothing to roll back); use an embedded subprocess "
-                   "with an error end event",
+    "serviceTask": N_("a service task cannot run: plans cannot call external services; use a script task or a "
+                      "user task"),
+    "sendTask": N_("a send task cannot run: a case does not send messages; use a user task for the person who "
+                   "sends it, or a script task"),
+    "complexGateway": N_("a complex gateway is not supported; use an inclusive or exclusive gateway"),
+    "adHocSubProcess": N_("an ad-hoc subprocess is not supported; use a parallel or inclusive gateway"),
+    "transaction": N_("a transaction is not supported (there is nothing to roll back); use an embedded subprocess "
+                      "with an error end event"),
 }
 
 PASS_THROUGH = {
-    "task": "a plain task does nothing: the case passes straight through it, as in Camunda; make it a user "
-            "task if someone must act",
-    "manualTask": "a manual task is not tracked: the case passes straight through it, as in Camunda; make it a "
-                  "user task if the case should wait for someone",
+    "task": N_("a plain task does nothing: the case passes straight through it, as in Camunda; make it a user "
+               "task if someone must act"),
+    "manualTask": N_("a manual task is not tracked: the case passes straight through it, as in Camunda; make it "
+                     "a user task if the case should wait for someone"),
 }
 
 IGNORED_CAMUNDA = {
-    "executionListener": "camunda:executionListener is ignored: plans run no listener code",
-    "taskListener": "camunda:taskListener is ignored: plans run no listener code",
-    "assignee": "camunda:assignee is ignored: a task goes to everyone holding its lane's role",
-    "candidateUsers": "camunda:candidateUsers is ignored: a task goes to everyone holding its lane's role",
+    "executionListener": N_("camunda:executionListener is ignored: plans run no listener code"),
+    "taskListener": N_("camunda:taskListener is ignored: plans run no listener code"),
+    "assignee": N_("camunda:assignee is ignored: a task goes to everyone holding its lane's role"),
+    "candidateUsers": N_("camunda:candidateUsers is ignored: a task goes to everyone holding its lane's role"),
+}
+
+# A message, error or escalation an element names that the file does not define.
+UNDEFINED_REFERENCE = {
+    "message": N_("message '%(ref)s' is not defined in this file: add a bpmn:message with that id, or choose one "
+                  "in the modeler's properties panel"),
+    "error": N_("error '%(ref)s' is not defined in this file: add a bpmn:error with that id, or choose one in "
+                "the modeler's properties panel"),
+    "escalation": N_("escalation '%(ref)s' is not defined in this file: add a bpmn:escalation with that id, or "
+                     "choose one in the modeler's properties panel"),
 }
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -100,11 +107,11 @@ def find_unsupported(root, filename: str) -> Findings:
     defined = {kind: {node.get("id"): node for node in root.iter(f"{{{BPMN_NS}}}{kind}")}
                for kind in ("message", "error", "escalation")}
 
-    def problem(message: str, node) -> None:
-        found.problems.append(Problem(message, _owner_id(node), filename))
+    def problem(code: str, template: str, node, **params) -> None:
+        found.problems.append(Problem.of(code, template, _owner_id(node), filename, **params))
 
-    def warning(message: str, node) -> None:
-        found.warnings.append(Problem(message, _owner_id(node), filename))
+    def warning(code: str, template: str, node, **params) -> None:
+        found.warnings.append(Problem.of(code, template, _owner_id(node), filename, **params))
 
     for node in root.iter():
         if not _bpmn(node):
@@ -113,18 +120,19 @@ def find_unsupported(root, filename: str) -> Findings:
         _references(node, defined, problem)
         tag = local(node)
         if tag in UNSUPPORTED_ELEMENTS:
-            problem(UNSUPPORTED_ELEMENTS[tag], node)
+            problem(f"unsupported.{tag}", UNSUPPORTED_ELEMENTS[tag], node)
         elif tag in PASS_THROUGH:
-            warning(PASS_THROUGH[tag], node)
+            warning(f"pass_through.{tag}", PASS_THROUGH[tag], node)
         elif tag in UNSUPPORTED_EVENTS:
-            problem(UNSUPPORTED_EVENTS[tag], node)
+            problem(f"unsupported.{tag}", UNSUPPORTED_EVENTS[tag], node)
         elif tag in _EVENT_TAGS:
             _event(node, tag, problem)
         elif tag == "receiveTask" and not node.get("messageRef"):
-            problem("a receive task needs the message it waits for (messageRef)", node)
+            problem("receive_task.no_message", N_("a receive task needs the message it waits for (messageRef)"), node)
         elif tag == "businessRuleTask" and not node.get(f"{{{CAMUNDA_NS}}}decisionRef"):
-            problem("a business-rule task needs a decision: set camunda:decisionRef to the id of a decision "
-                    "in a .dmn file", node)
+            problem("business_rule_task.no_decision",
+                    N_("a business-rule task needs a decision: set camunda:decisionRef to the id of a decision "
+                       "in a .dmn file"), node)
         elif tag == "userTask":
             _user_task(node, node.get("id") in in_lane, problem, warning)
         elif tag == "scriptTask":
@@ -144,18 +152,23 @@ def find_unsupported(root, filename: str) -> Findings:
 def _event(node, tag: str, problem) -> None:
     definitions = [child for child in node if _bpmn(child) and local(child).endswith("EventDefinition")]
     if len(definitions) > 1:
-        problem("an event with several triggers is not supported; use an event-based gateway, or one boundary "
-                "event per trigger", node)
+        problem("event.several_triggers",
+                N_("an event with several triggers is not supported; use an event-based gateway, or one boundary "
+                   "event per trigger"), node)
         return
     kind = local(definitions[0]) if definitions else None
     if kind != "messageEventDefinition":
         return
     if tag in ("intermediateThrowEvent", "endEvent"):
-        problem(f"a message throw event cannot run: {NO_SENDING_HINT}", node)
+        problem("event.message_throw",
+                N_("a message throw event cannot run: a case does not send messages; use a user task for the "
+                   "person who sends it, or a script task"), node)
     elif tag == "startEvent" and not _in_event_subprocess(node):
-        problem(f"a message start event here cannot start anything: {MESSAGE_START_HINT}", node)
+        problem("event.message_start",
+                N_("a message start event here cannot start anything: cases start by registration or the API; "
+                   "use a message start event inside an event subprocess"), node)
     elif tag in _CATCHING_MESSAGE and not definitions[0].get("messageRef"):
-        problem("a message event needs the message it waits for (messageRef)", node)
+        problem("event.no_message", N_("a message event needs the message it waits for (messageRef)"), node)
 
 
 def _references(node, defined: dict, problem) -> None:
@@ -166,13 +179,14 @@ def _references(node, defined: dict, problem) -> None:
             continue
         target = defined[kind].get(ref)
         if target is None:
-            problem(f"{kind} '{ref}' is not defined in this file: add a bpmn:{kind} with that id, or choose one in "
-                    "the modeler's properties panel", node)
+            problem(f"reference.undefined_{kind}", UNDEFINED_REFERENCE[kind], node, ref=ref)
         elif kind == "message" and not (target.get("name") or "").strip():
-            problem(f"message '{ref}' has no name: a message is delivered by its name", node)
+            problem("message.no_name", N_("message '%(ref)s' has no name: a message is delivered by its name"), node,
+                    ref=ref)
         elif kind == "message" and JUEL.search(target.get("name")):
-            problem(f"message name `{target.get('name')}` is a Camunda expression: a message is delivered by a "
-                    "fixed name; put what varies in the correlation", node)
+            problem("message.expression_name",
+                    N_("message name `%(name)s` is a Camunda expression: a message is delivered by a fixed name; "
+                       "put what varies in the correlation"), node, name=target.get("name"))
 
 
 def _in_event_subprocess(node) -> bool:
@@ -190,10 +204,14 @@ def _event_gateway(gateway, problem) -> None:
         kinds = {local(child) for child in target} if target is not None else set()
         waits = target is not None and (local(target) == "receiveTask" or (
             local(target) == "intermediateCatchEvent" and kinds & {"messageEventDefinition", "timerEventDefinition"}))
-        if not waits:
-            what = f"a {local(target)}" if target is not None else "not an element of this process"
-            problem(f"an event-based gateway must lead to message or timer catch events or receive tasks; "
-                    f"'{flow.get('targetRef')}' is {what}", gateway)
+        if target is None:
+            problem("event_gateway.target_missing",
+                    N_("an event-based gateway must lead to message or timer catch events or receive tasks; "
+                       "'%(target)s' is not an element of this process"), gateway, target=flow.get("targetRef"))
+        elif not waits:
+            problem("event_gateway.target_not_waiting",
+                    N_("an event-based gateway must lead to message or timer catch events or receive tasks; "
+                       "'%(target)s' is a %(tag)s"), gateway, target=flow.get("targetRef"), tag=local(target))
 
 
 def _child_by_id(scope, element_id: str | None):
@@ -203,56 +221,76 @@ def _child_by_id(scope, element_id: str | None):
 def _multi_instance(node, problem) -> None:
     collection = node.get(f"{{{CAMUNDA_NS}}}collection") or ""
     if JUEL.search(collection):
-        problem(f"collection `{collection}` is a Camunda expression: {EXPRESSIONS_HINT}", node)
+        problem("multi_instance.expression_collection",
+                N_("collection `%(collection)s` is a Camunda expression: expressions are Python; timers are "
+                   "ISO 8601, e.g. `PT24H`, `R/PT1H`"), node, collection=collection)
     elif not collection and not any(local(child) == "loopCardinality" for child in node):
-        problem("a multi-instance activity needs camunda:collection (the name of a list in the case data, e.g. "
-                "`departments`) or a loop cardinality (e.g. `3`)", node)
+        problem("multi_instance.no_collection",
+                N_("a multi-instance activity needs camunda:collection (the name of a list in the case data, e.g. "
+                   "`departments`) or a loop cardinality (e.g. `3`)"), node)
 
 
 def _user_task(node, in_lane: bool, problem, warning) -> None:
     for name in ("assignee", "candidateUsers"):
         if node.get(f"{{{CAMUNDA_NS}}}{name}"):
-            warning(IGNORED_CAMUNDA[name], node)
+            warning(f"ignored.{name}", IGNORED_CAMUNDA[name], node)
     groups = candidate_groups(node)
     if not groups:
         return
     if in_lane:
-        warning(f"camunda:candidateGroups '{', '.join(groups)}' is ignored: the task's lane decides its role", node)
+        warning("ignored.candidateGroups",
+                N_("camunda:candidateGroups '%(groups)s' is ignored: the task's lane decides its role"), node,
+                groups=", ".join(groups))
     elif candidate_role(node) is None:
-        problem(f"user task '{node.get('name') or node.get('id')}' is outside any lane and camunda:candidateGroups "
-                f"'{', '.join(groups)}' is not one known role; put it in a lane named after a role, or name one "
-                f"role ({', '.join(sorted(LANE_ROLES))})", node)
+        problem("user_task.no_role",
+                N_("user task '%(task)s' is outside any lane and camunda:candidateGroups '%(groups)s' is not one "
+                   "known role; put it in a lane named after a role, or name one role (%(roles)s)"), node,
+                task=node.get("name") or node.get("id"), groups=", ".join(groups), roles=", ".join(sorted(LANE_ROLES)))
 
 
 def _script(node, problem) -> None:
     script_format = (node.get("scriptFormat") or "python").strip()
     if script_format.lower() not in _PYTHON:
-        problem(f"script format '{script_format}' cannot run: scripts are Python", node)
+        problem("script.format", N_("script format '%(format)s' cannot run: scripts are Python"), node,
+                format=script_format)
     if node.get(f"{{{CAMUNDA_NS}}}resource"):
-        problem("a script kept in another file cannot run: write the Python script in the diagram", node)
+        problem("script.resource", N_("a script kept in another file cannot run: write the Python script in the "
+                                      "diagram"), node)
 
 
 def _expression(node, problem) -> None:
     text = (node.text or "").strip()
     language = node.get("language")
     if language and language.strip().lower() not in _PYTHON:
-        problem(f"expression language '{language}' cannot run: {EXPRESSIONS_HINT}", node)
+        problem("expression.language",
+                N_("expression language '%(language)s' cannot run: expressions are Python; timers are ISO 8601, "
+                   "e.g. `PT24H`, `R/PT1H`"), node, language=language)
     elif JUEL.search(text):
         inner = text[2:-1].strip() if JUEL.match(text) and text.endswith("}") else None
-        suggestion = f" (write `{inner}`)" if inner else ""
-        problem(f"`{text}` is a Camunda expression: {EXPRESSIONS_HINT}{suggestion}", node)
+        if inner:
+            problem("expression.camunda",
+                    N_("`%(text)s` is a Camunda expression: expressions are Python; timers are ISO 8601, e.g. "
+                       "`PT24H`, `R/PT1H` (write `%(python)s`)"), node, text=text, python=inner)
+        else:
+            problem("expression.camunda",
+                    N_("`%(text)s` is a Camunda expression: expressions are Python; timers are ISO 8601, e.g. "
+                       "`PT24H`, `R/PT1H`"), node, text=text)
 
 
 def _timer(node, tag: str, problem) -> None:
     text = (node.text or "").strip()
     naive = _naive_datetime(text.strip("'\"")) if tag == "timeDate" else None
     if JUEL.search(text):
-        problem(f"timer value `{text}` is a Camunda expression: {EXPRESSIONS_HINT}", node)
+        problem("timer.camunda_expression",
+                N_("timer value `%(text)s` is a Camunda expression: expressions are Python; timers are ISO 8601, "
+                   "e.g. `PT24H`, `R/PT1H`"), node, text=text)
     elif tag == "timeCycle" and _CRON.match(text):
-        problem(f"timer cycle `{text}` is a cron expression: {EXPRESSIONS_HINT}", node)
+        problem("timer.cron", N_("timer cycle `%(text)s` is a cron expression: expressions are Python; timers are "
+                                 "ISO 8601, e.g. `PT24H`, `R/PT1H`"), node, text=text)
     elif naive is not None:
-        problem(f"date-time `{text}` has no UTC offset, so it would be read in the server's own time zone; add one, "
-                f"e.g. `{naive.isoformat()}+08:00`", node)
+        problem("timer.no_offset",
+                N_("date-time `%(text)s` has no UTC offset, so it would be read in the server's own time zone; add "
+                   "one, e.g. `%(example)s`"), node, text=text, example=f"{naive.isoformat()}+08:00")
 
 
 def _naive_datetime(text: str) -> datetime | None:
@@ -269,7 +307,11 @@ def _extension(node, warning) -> None:
         return
     name = local(node)
     if node.tag.startswith(f"{{{CAMUNDA_NS}}}") and name in ("executionListener", "taskListener"):
-        warning(IGNORED_CAMUNDA[name], node)
+        warning(f"ignored.{name}", IGNORED_CAMUNDA[name], node)
     elif node.tag.startswith(f"{{{SPIFF_NS}}}") and not node.getparent().tag.startswith(f"{{{SPIFF_NS}}}"):
-        warning(f"the SpiffWorkflow extension '{name}' is ignored: plans are read in the Camunda 7 dialect"
-                + ("; put the script in a script task" if name in ("preScript", "postScript") else ""), node)
+        if name in ("preScript", "postScript"):
+            warning("ignored.spiff_script", N_("the SpiffWorkflow extension '%(name)s' is ignored: plans are read in "
+                                               "the Camunda 7 dialect; put the script in a script task"), node, name=name)
+        else:
+            warning("ignored.spiff", N_("the SpiffWorkflow extension '%(name)s' is ignored: plans are read in the "
+                                        "Camunda 7 dialect"), node, name=name)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from engine.calendar.local_time import local_time
 from engine.cases.engine_errors import without_addresses
-from engine.errors import DeployRejected, NotFound, Problem
+from engine.errors import N_, DeployRejected, NotFound, Problem
 from engine.forms.validation import schema_problems
 from engine.models import PlanVersion
 from engine.plans.bpmn import (
@@ -59,7 +59,7 @@ class Bundle:
             elif path.exists():
                 files.append(path)
             else:
-                bundle.problems.append(Problem("no such file or folder", file=str(path)))
+                bundle.problems.append(Problem.of("file.missing", N_("no such file or folder"), file=str(path)))
         for file in files:
             bundle.add(file.name, file.read_text(encoding="utf-8"))
         return bundle
@@ -74,13 +74,15 @@ class Bundle:
             try:
                 schema = json.loads(text)
             except json.JSONDecodeError as exc:
-                self.problems.append(Problem(f"not valid JSON ({exc.msg}, line {exc.lineno})", file=filename))
+                self.problems.append(Problem.of("form.not_json", N_("not valid JSON (%(error)s, line %(line)s)"),
+                                                file=filename, error=exc.msg, line=exc.lineno))
                 return
             for message in schema_problems(schema):
-                self.problems.append(Problem(message, file=filename))
+                # The form checks word their findings whole; on another language's page they follow a lead-in.
+                self.problems.append(Problem.of("form.schema", N_("%(problem)s"), file=filename, problem=message))
             self.forms[Path(filename).stem] = schema
         else:
-            self.problems.append(Problem("not a .bpmn, .dmn or .form file", file=filename))
+            self.problems.append(Problem.of("file.kind", N_("not a .bpmn, .dmn or .form file"), file=filename))
 
 
 MAX_NOTE_CHARS = 500
@@ -167,7 +169,7 @@ def check(session: Session, bundle: Bundle) -> list[Problem]:
 def _validate(session: Session, bundle: Bundle) -> tuple[list[_Candidate], list[Problem]]:
     problems = list(bundle.problems)
     if not bundle.bpmn:
-        problems.append(Problem("no .bpmn file to deploy"))
+        problems.append(Problem.of("deploy.no_bpmn", N_("no .bpmn file to deploy")))
     decision_files = _decision_index(bundle, problems)
     process_files = _process_index(bundle, problems)
     candidates = []
@@ -203,7 +205,7 @@ def _decision_index(bundle: Bundle, problems: list[Problem]) -> dict[str, str]:
             for decision_id in decision_ids(xml, filename):
                 index[decision_id] = filename
         except XmlRejected as exc:
-            problems.append(Problem(str(exc), file=filename))
+            problems.append(exc.problem(filename))
     return index
 
 
@@ -270,8 +272,9 @@ def _close_over_calls(session, filename, root, bundle, decision_files, process_f
             else:
                 deployed = latest_version(session, called)
                 if deployed is None:
-                    problems.append(Problem(f"called process '{called}' is neither in this deploy nor deployed",
-                                            file=filename))
+                    problems.append(Problem.of("call.missing", N_("called process '%(process)s' is neither in this "
+                                                                  "deploy nor deployed"), file=filename,
+                                               process=called))
                     ok = False
                     continue
                 called_file = f"{called}.bpmn"
@@ -287,13 +290,14 @@ def _close_over_calls(session, filename, root, bundle, decision_files, process_f
         main = None  # reported when the file is parsed
     cycle = call_cycle(calls, main) if main else None
     if cycle:
-        problems.append(Problem(_cycle_message(cycle), cycle[0][1] if cycle[0][0] == main else None, filename))
+        problems.append(_cycle_problem(cycle, cycle[0][1] if cycle[0][0] == main else None, filename))
         ok = False
     for ref in sorted(refs_needed.decisions):
         if ref in decision_files:
             closure.decisions[decision_files[ref]] = bundle.dmn[decision_files[ref]]
         elif not any(ref in decision_ids(x, n) for n, x in closure.decisions.items()):
-            problems.append(Problem(f"decision '{ref}' not found in any .dmn file of this deploy", file=filename))
+            problems.append(Problem.of("decision.missing", N_("decision '%(decision)s' not found in any .dmn file of "
+                                                              "this deploy"), file=filename, decision=ref))
             ok = False
     closure.forms.update({key: bundle.forms[key] for key in refs_needed.forms if key in bundle.forms})
     return closure if ok else None
@@ -332,22 +336,29 @@ def call_cycle(calls: dict[str, list[tuple[str, str]]], start: str) -> list[tupl
     return path if visit(start) else None
 
 
-def _cycle_message(cycle: list[tuple[str, str]]) -> str:
+def _cycle_problem(cycle: list[tuple[str, str]], element_id: str | None, filename: str) -> Problem:
     first, activity = cycle[0]
     if len(cycle) == 1:
-        return (f"process '{first}' calls itself (call activity '{activity}'): a case would never end; "
-                "repeat steps with a gateway loop or a standard loop instead")
+        return Problem.of("call.self", N_("process '%(process)s' calls itself (call activity '%(activity)s'): a case "
+                                          "would never end; repeat steps with a gateway loop or a standard loop "
+                                          "instead"), element_id, filename, process=first, activity=activity)
     chain = " → ".join([process for process, _ in cycle] + [first])
-    back = "calls" if len(cycle) == 2 else "leads"
-    return (f"process '{first}' calls '{cycle[1][0]}', which {back} back to '{first}' ({chain}): a case would "
-            "never end; repeat steps with a gateway loop or a standard loop instead")
+    if len(cycle) == 2:
+        return Problem.of("call.cycle", N_("process '%(process)s' calls '%(called)s', which calls back to "
+                                           "'%(process)s' (%(chain)s): a case would never end; repeat steps with a "
+                                           "gateway loop or a standard loop instead"), element_id, filename,
+                          process=first, called=cycle[1][0], chain=chain)
+    return Problem.of("call.cycle", N_("process '%(process)s' calls '%(called)s', which leads back to "
+                                       "'%(process)s' (%(chain)s): a case would never end; repeat steps with a "
+                                       "gateway loop or a standard loop instead"), element_id, filename,
+                      process=first, called=cycle[1][0], chain=chain)
 
 
 def _check_one(session, filename, xml, bundle, decision_files, process_files, problems) -> _Candidate | None:
     try:
         root = read_xml(xml, filename)
     except XmlRejected as exc:
-        problems.append(Problem(str(exc), file=filename))
+        problems.append(exc.problem(filename))
         return None
     structural = lint_document(root, filename)
     problems.extend(structural.problems)
@@ -360,15 +371,16 @@ def _check_one(session, filename, xml, bundle, decision_files, process_files, pr
     try:
         plan = parse_plan(xml, filename, closure.decisions, closure.called_documents)
     except XmlRejected as exc:
-        problems.append(Problem(str(exc), file=filename))
+        problems.append(exc.problem(filename))
         return None
     except ValidationException as exc:
         if not flagged:
-            problems.append(Problem(_validation_message(exc), getattr(exc, "id", None), filename))
+            problems.append(_validation_problem(exc, filename))
         return None
     except Exception as exc:  # SpiffWorkflow raises plain exceptions for some broken diagrams
         if not flagged:
-            problems.append(Problem(f"cannot be parsed: {without_addresses(str(exc))}", file=filename))
+            problems.append(Problem.of("parse.failed", N_("cannot be parsed: %(error)s"), file=filename,
+                                       error=without_addresses(str(exc))))
         return None
     found = [p for p in lint_plan(plan, filename, closure.forms) if p.element_id not in flagged or p.element_id is None]
     problems.extend(found)
@@ -378,12 +390,20 @@ def _check_one(session, filename, xml, bundle, decision_files, process_files, pr
                       structural.warnings)
 
 
-def _validation_message(exc: ValidationException) -> str:
+def _validation_problem(exc: ValidationException, filename: str) -> Problem:
+    """SpiffWorkflow's finding, in its words (kept as the detail on a page in another language)."""
     message = without_addresses(str(exc.args[0]) if exc.args else str(exc))
-    if re.fullmatch(r"Process \S+ is not executable\.?", message.strip()):
-        message += " Mark it executable (isExecutable=\"true\", the 'Executable' box in Camunda Modeler)."
-    line = getattr(exc, "line_number", None)
-    return f"{message} (line {line})" if line else message
+    element_id, line = getattr(exc, "id", None), getattr(exc, "line_number", None)
+    not_executable = re.fullmatch(r"Process (\S+) is not executable\.?", message.strip())
+    if not_executable:
+        return Problem.of("process.not_executable",
+                          N_("Process %(process)s is not executable. Mark it executable (isExecutable=\"true\", "
+                             "the 'Executable' box in Camunda Modeler)."), element_id, filename,
+                          process=not_executable.group(1))
+    if line:
+        return Problem.of("parse.invalid", N_("%(detail)s (line %(line)s)"), element_id, filename, detail=message,
+                          line=line)
+    return Problem.of("parse.invalid", N_("%(detail)s"), element_id, filename, detail=message)
 
 
 def content_hash(bpmn_xml: str, forms: dict, decisions: dict, called: dict | None = None) -> str:

@@ -16,7 +16,7 @@ def test_uploading_a_plan_with_a_plain_task_deploys_it_and_shows_the_warning(log
     response = client.post("/plans/upload", data=data, content_type="multipart/form-data", follow_redirects=True)
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert 'class="flash warning"' in page and "Task_Plain" in page and "passes straight through" in page
+    assert 'class="flash warning"' in page and "Task_Plain" in page and "案件会直接经过它" in page
 
 
 def test_the_editor_deploy_answer_lists_the_warnings(login, web_desk):
@@ -26,5 +26,6 @@ def test_the_editor_deploy_answer_lists_the_warnings(login, web_desk):
     deployed = client.post("/plans/general_complaint/deploy", json={"xml": edited, "base_revision": 0})
     assert deployed.status_code == 200
     [warning] = deployed.get_json()["warnings"]
-    assert warning["element_id"] == "Task_Plain" and "passes straight through" in warning["message"]
+    assert warning["element_id"] == "Task_Plain" and "案件会直接经过它" in warning["message"]
+    assert warning["code"] == "pass_through.task"
     assert "Task_Plain" in client.get(deployed.get_json()["redirect"]).get_data(as_text=True)

@@ -51,13 +51,14 @@ XXE = ('<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd"
        '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL">&x;</bpmn:definitions>')
 
 
+# The refusal page is in the user's language (Chinese here); the engine's details stay as they are.
 @pytest.mark.parametrize("name, text, expected", [
-    ("mini.bpmn", "<bpmn:definitions><oops", "malformed XML"),
-    ("mini.bpmn", BOMB, "DOCTYPE and entity declarations are not allowed"),
-    ("mini.bpmn", XXE, "DOCTYPE and entity declarations are not allowed"),
-    ("mini.bpmn", one_task_plan(form_key="missing_form"), "form &#39;missing_form&#39;"),
+    ("mini.bpmn", "<bpmn:definitions><oops", "XML 格式有误"),
+    ("mini.bpmn", BOMB, "不允许有 DOCTYPE 和实体声明"),
+    ("mini.bpmn", XXE, "不允许有 DOCTYPE 和实体声明"),
+    ("mini.bpmn", one_task_plan(form_key="missing_form"), "的表单“missing_form”"),
     ("mini.bpmn", one_task_plan(timer="P3X"), "Timer_Deadline"),
-    ("mini.bpmn", one_task_plan(lane="tea_maker"), "lane &#39;tea_maker&#39;"),
+    ("mini.bpmn", one_task_plan(lane="tea_maker"), "所在的泳道“tea_maker”"),
 ])
 def test_hostile_or_broken_uploads_are_refused_with_every_problem_and_store_nothing(login, web_desk, name, text,
                                                                                     expected):
