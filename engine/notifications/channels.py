@@ -105,7 +105,7 @@ def webhook_body(style: str, secret: str, message: Message, document: dict, time
     if style == "feishu":
         body = {"msg_type": "text", "content": {"text": text}}
         if secret:  # Feishu's signature check: base64(HMAC-SHA256(key=timestamp + "\n" + secret, empty message))
-            key = f"{timestamp}\n{secret}".encode("utf-8")
+            key = f"{timestamp}\n{secret}".encode()
             body.update(timestamp=str(timestamp), sign=base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest())
                         .decode("ascii"))
         return body
@@ -116,7 +116,7 @@ def webhook_url(style: str, url: str, secret: str, timestamp_ms: int) -> str:
     """DingTalk's signed robots take the signature in the query string."""
     if style != "dingtalk" or not secret:
         return url
-    digest = hmac.new(secret.encode("utf-8"), f"{timestamp_ms}\n{secret}".encode("utf-8"), hashlib.sha256).digest()
+    digest = hmac.new(secret.encode("utf-8"), f"{timestamp_ms}\n{secret}".encode(), hashlib.sha256).digest()
     query = urllib.parse.urlencode({"timestamp": timestamp_ms, "sign": base64.b64encode(digest).decode("ascii")})
     return f"{url}{'&' if '?' in url else '?'}{query}"
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import event, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, object_session
-from sqlalchemy.orm.base import NO_VALUE, NEVER_SET
+from sqlalchemy.orm.base import NEVER_SET, NO_VALUE
 
 from engine.db import transaction
 from engine.models import (

@@ -39,7 +39,7 @@ class NotifySettings:
     max_attempts: int
 
     @classmethod
-    def from_env(cls, environ: dict | None = None) -> "NotifySettings":
+    def from_env(cls, environ: dict | None = None) -> NotifySettings:
         """Read PLANFLOW_SMTP_*, PLANFLOW_MAIL_FROM, PLANFLOW_BASE_URL and PLANFLOW_NOTIFY_* (see README)."""
         env = os.environ if environ is None else environ
         tls = env.get("PLANFLOW_SMTP_TLS", "starttls").lower()
