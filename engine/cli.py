@@ -54,6 +54,10 @@ class Context:
             engine = make_engine(self.settings.database_url)
             if not inspect(engine).has_table("cases"):
                 raise PlanFlowError("the database is not initialised: run `planflow init` first")
+            at, needed = schema.current(engine), schema.head()
+            if at != needed:   # rather than failing later on a column the database does not have yet
+                raise PlanFlowError(f"the database schema is at {at or 'a release before migrations'}, this PlanFlow "
+                                    f"needs {needed}: run `planflow db upgrade` first")
             self._factory = make_session_factory(engine)
         return self._factory
 

@@ -204,6 +204,10 @@ def test_a_database_behind_head_is_told_so_and_upgraded(new_url):
         return
     assert planflow(url, "db", "current") == (1, f"{schema.BASELINE} (behind {schema.head()}: "
                                                  "run `planflow db upgrade`)\n")
+    # every other command refuses, in one line, instead of failing on a column that is not there yet
+    assert planflow(url, "tasks", "--as", "intake1") == (
+        2, f"error: the database schema is at {schema.BASELINE}, this PlanFlow needs {schema.head()}: "
+           "run `planflow db upgrade` first\n")
     assert schema.upgrade(engine).after == schema.head()
     assert differences(engine) == []
     engine.dispose()
