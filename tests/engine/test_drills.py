@@ -251,3 +251,22 @@ def test_the_plans_drill_schedule_marks_an_overdue_drill(desk):
     assert not found["general_complaint"].overdue
     assert found["general_complaint"].next_due == desk.now.astimezone(UTC).replace(month=9)
     assert desk.do(live.schedules, ["general_complaint"], desk.now + timedelta(days=200))["general_complaint"].overdue
+
+
+def test_a_drill_timer_fired_by_the_worker_stays_out_of_the_workers_lateness_figures(desk, monkeypatch):
+    from engine.calendar.clock import utcnow
+    from engine.cases import timers
+    from engine.ops import heartbeat
+
+    monkeypatch.setenv("PLANFLOW_WORKER_NAME", "worker-drill")
+    monkeypatch.setattr(heartbeat, "_figures", None)
+    # Started two real hours ago at one simulated day an hour: the first contact's deadline passed a day ago.
+    drill = desk.do(lifecycle.start_drill, "general_complaint", SCENARIO, {}, "process_owner1",
+                    utcnow() - timedelta(hours=2), scale="P1D=PT1H")
+    timers.run_worker(desk.session_factory, 0, once=True)
+    number = drill_case(desk, drill.id).number
+    assert [e.element_id for e in events(desk, number) if e.kind == "timer_fired"][:1] == ["Timer_FirstContact24h"]
+    with desk.session_factory() as session:
+        from engine.models import WorkerHeartbeat
+        row = session.execute(select(WorkerHeartbeat).where(WorkerHeartbeat.name == "worker-drill")).scalar_one()
+        assert row.stats["lateness_seconds"]["count"] == 0
