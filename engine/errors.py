@@ -12,6 +12,14 @@ class PlanFlowError(Exception):
     code = "error"
 
 
+class Refused(PlanFlowError):
+    """A request refused with an English template and its parameters (the web layer may translate it)."""
+
+    def __init__(self, template: str, **params):
+        self.template, self.params = template, params
+        super().__init__(template % params if params else template)
+
+
 class NotFound(PlanFlowError):
     code = "not_found"
 

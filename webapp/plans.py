@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from engine.drills import live as drill_live
 from engine.calendar.clock import utcnow
 from engine.cases import migration
-from engine.errors import DeployRejected, NotFound, PlanFlowError
+from engine.errors import DeployRejected, NotFound, PlanFlowError, Refused
 from engine.models import Case, CaseStatus, PlanVersion
 from engine.plans import drafts
 from engine.plans import versions as plans
@@ -134,6 +134,8 @@ def _page_message(error: PlanFlowError) -> str:
                  num=error.revision or 0)
     if isinstance(error, DeployRejected):
         return _("Deploy refused: %(count)d problem(s).", count=len(error.problems))
+    if isinstance(error, Refused):  # the engine's English template, through the catalogue
+        return _(error.template, **error.params)
     return str(error)
 
 

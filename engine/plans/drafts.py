@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.errors import Conflict, PlanFlowError, Problem
+from engine.errors import N_, Conflict, Problem, Refused
 from engine.models import PlanDraft
 from engine.plans import versions as plans
 from engine.plans.bpmn import XmlRejected, main_process_id, read_xml
@@ -60,7 +60,7 @@ def _require_base(session: Session, plan_key: str, base_revision: int) -> PlanDr
     if base_revision == latest_revision:
         return latest
     if base_revision > latest_revision or base_revision < 0:
-        raise PlanFlowError(f"plan '{plan_key}' has no draft revision {base_revision}")
+        raise Refused(N_("plan '%(plan)s' has no draft revision %(revision)s"), plan=plan_key, revision=base_revision)
     base = session.execute(select(PlanDraft).where(PlanDraft.plan_key == plan_key,
                                                    PlanDraft.revision == base_revision)).scalar_one_or_none()
     base_xml = base.bpmn_xml if base else plans.current_version(session, plan_key).bpmn_xml
@@ -75,9 +75,10 @@ def _check_xml(plan_key: str, xml: str) -> None:
         root = read_xml(xml, f"{plan_key}.bpmn")
         process_id = main_process_id(root, f"{plan_key}.bpmn")
     except XmlRejected as exc:
-        raise PlanFlowError(str(exc)) from None
+        raise Refused(exc.template, **exc.params) from None
     if process_id != plan_key:
-        raise PlanFlowError(f"the diagram's process id is '{process_id}', not '{plan_key}'")
+        raise Refused(N_("the diagram's process id is '%(process)s', not '%(plan)s'"), process=process_id,
+                      plan=plan_key)
 
 
 def _append(session: Session, plan_key: str, xml: str, base: PlanDraft | None, version: int, actor: str,
@@ -123,12 +124,12 @@ def deploy_asset(session: Session, plan_key: str, filename: str, text: str, acto
     current = plans.current_version(session, plan_key)
     if filename.endswith(".form"):
         if filename[:-len(".form")] not in current.forms:
-            raise PlanFlowError(f"plan '{plan_key}' has no form '{filename[:-len('.form')]}'")
+            raise Refused(N_("plan '%(plan)s' has no form '%(form)s'"), plan=plan_key, form=filename[:-len(".form")])
     elif filename.endswith(".dmn"):
         if filename not in current.assets.get("decisions", {}):
-            raise PlanFlowError(f"plan '{plan_key}' has no decision table '{filename}'")
+            raise Refused(N_("plan '%(plan)s' has no decision table '%(file)s'"), plan=plan_key, file=filename)
     else:
-        raise PlanFlowError("only a .form or a .dmn file can be edited here")
+        raise Refused(N_("only a .form or a .dmn file can be edited here"))
     bundle = plans.bundle_with_deployed_assets(session, plan_key, {f"{plan_key}.bpmn": current.bpmn_xml,
                                                                    filename: text})
     [result] = [r for r in plans.deploy(session, bundle, actor, now, in_browser=True) if r.plan_key == plan_key]

@@ -153,12 +153,13 @@ def _superseding_browser_version(session: Session, candidate: _Candidate, actor:
         return None
     if latest.content_hash == content_hash(candidate.xml, candidate.forms, candidate.decisions, candidate.called):
         return None
-    return Problem(
-        f"plan '{latest.plan_key}': its current version {latest.version} was deployed in the browser by "
-        f"{latest.deployed_by} at {local_time(latest.deployed_at)}; these files would replace it as "
-        f"version {latest.version + 1} (deploying as {actor}). Deploy with --replace to do so, or "
-        "`planflow export` the plans first to keep the browser's version in the files",
-        file=candidate.filename)
+    return Problem.of(
+        "deploy.supersedes_browser_version",
+        N_("plan '%(plan)s': its current version %(version)s was deployed in the browser by %(by)s at %(at)s; these "
+           "files would replace it as version %(next)s (deploying as %(actor)s). Deploy with --replace to do so, or "
+           "`planflow export` the plans first to keep the browser's version in the files"),
+        file=candidate.filename, plan=latest.plan_key, version=latest.version, by=latest.deployed_by,
+        at=local_time(latest.deployed_at), next=latest.version + 1, actor=actor)
 
 
 def check(session: Session, bundle: Bundle) -> list[Problem]:

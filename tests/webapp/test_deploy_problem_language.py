@@ -78,7 +78,8 @@ def test_the_modeler_check_and_deploy_warnings_speak_the_page_language(login, we
     [service] = [p for p in problems if p["element_id"] == "Task_Call"]
     assert service["code"] == "unsupported.serviceTask" and service["message"] == CHINESE["Task_Call"]
 
-    refused = client.post("/plans/general_complaint/deploy", json={"xml": with_service, "base_revision": 0, "note": "x"})
+    refused = client.post("/plans/general_complaint/deploy",
+                          json={"xml": with_service, "base_revision": 0, "note": "x"})
     assert refused.status_code == 422
     [listed] = [p for p in refused.get_json()["error"]["problems"] if p["element_id"] == "Task_Call"]
     assert listed["message"] == CHINESE["Task_Call"]
@@ -107,3 +108,18 @@ def test_every_engine_problem_template_has_its_chinese(web_desk):
         for text in translated[template]:
             assert set(placeholders.findall(text)) == set(placeholders.findall(template)), (template, text)
             assert CJK.search(text), text
+
+
+def test_a_refused_save_says_why_in_the_page_language(login, web_desk):
+    client = login("process_owner")
+    xml = client.get("/plans/general_complaint/editor.json").get_json()["xml"]
+    other = xml.replace('id="general_complaint"', 'id="other_plan"', 1)
+    refused = client.post("/plans/general_complaint/draft", json={"xml": other, "base_revision": 0})
+    assert refused.status_code >= 400
+    assert refused.get_json()["error"]["message"] == "流程图的流程 ID 是“other_plan”，而不是“general_complaint”"
+    malformed = client.post("/plans/general_complaint/draft",
+                            json={"xml": "<bpmn:definitions><oops", "base_revision": 0})
+    assert malformed.get_json()["error"]["message"].startswith("general_complaint.bpmn：XML 格式有误：")
+    client.post("/language", data={"locale": "en"})
+    refused = client.post("/plans/general_complaint/draft", json={"xml": other, "base_revision": 0})
+    assert refused.get_json()["error"]["message"] == "the diagram's process id is 'other_plan', not 'general_complaint'"
