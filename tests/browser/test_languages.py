@@ -48,13 +48,10 @@ def test_rendered_english_pages_hold_no_chinese(browser, live_server, web_desk, 
 # properties panel's header, the form as designed in the form editor (its labels, hints, options
 # and texts: Chinese, with the English in label_en), and a decision table's name, column labels
 # and rules. Code, scripts and text marked with its own lang are not prose.
-PLAN_CONTENT = ", ".join([
-    "[lang]", "code", "script", "style", "noscript",
-    ".djs-element", ".bio-properties-panel-header-label",
-    "label.fjs-form-field-label", ".fjs-form-field-description", ".fjs-form-field-text", ".fjs-form-field-html",
-    ".fjs-radio", ".fjs-checkbox", ".fjs-taglist", ".fjs-select-anchor",
-    ".decision-table-name", ".input-label", ".output-label", ".tjs-table tbody",
-])
+PLAN_CONTENT = ("[lang], code, script, style, noscript, .djs-element, .bio-properties-panel-header-label, "
+                "label.fjs-form-field-label, .fjs-form-field-description, .fjs-form-field-text, .fjs-form-field-html, "
+                ".fjs-radio, .fjs-checkbox, .fjs-taglist, .fjs-select-anchor, "
+                ".decision-table-name, .input-label, .output-label, .tjs-table tbody")
 VISIBLE_TEXT = """(excluded) => {
   const copy = document.body.cloneNode(true);
   copy.querySelectorAll(excluded).forEach((e) => e.remove());

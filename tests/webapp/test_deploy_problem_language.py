@@ -39,7 +39,7 @@ def _upload(client):
     response = client.post("/plans/upload", data=data, content_type="multipart/form-data")
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    rows = re.findall(r'<tr data-element="([^"]*)">(.*?)</tr>', page, re.S)
+    rows = re.findall(r'<tr data-element="([^"]*)">(.*?)</tr>', page, re.DOTALL)
     return {element: re.sub(r"<[^>]+>", "", cells.rsplit("<td", 1)[-1].split(">", 1)[1]) for element, cells in rows}
 
 
