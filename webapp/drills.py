@@ -9,6 +9,7 @@ from flask import (
     Response,
     abort,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -26,6 +27,7 @@ from engine.models import User, UserRole
 from engine.people.roles import LANE_ROLES
 from engine.people.users import get_user
 from engine.plans import versions as plans
+from engine.views import review
 from webapp.auth import role_required
 from webapp.db import reading, run
 from webapp.i18n import due_phrase, role_name
@@ -191,6 +193,23 @@ def report_page(drill_id: int):
         get_user(session, current_user.username)
     return render_template("drills/report.html", report=found, drill=drill, users=sorted(set(users)),
                            role_name=role_name)
+
+
+@bp.get("/<int:drill_id>/plan.json")
+@role_required(*CONTROLLERS)
+def plan_xml(drill_id: int):
+    """The diagram of the plan version the drill ran."""
+    with reading() as session:
+        return jsonify({"xml": lifecycle.get_drill(session, drill_id).plan_version.bpmn_xml})
+
+
+@bp.get("/<int:drill_id>/path.json")
+@role_required(*CONTROLLERS)
+def path(drill_id: int):
+    """The path the drill's case took, as markers on its diagram (done, open, timers fired, escalated)."""
+    with reading() as session:
+        found = lifecycle.drill_cases(session, drill_id)
+        return jsonify({"markers": review.case_path(session, found[0]) if found else {}})
 
 
 @bp.get("/<int:drill_id>/report.json")

@@ -48,4 +48,7 @@ def test_a_drill_from_start_to_the_after_action_report(browser, live_server, web
     expect(director.locator("#figure-escalated")).to_have_text("1")
     expect(director.locator("#drill-steps tr[data-element='Task_VerifyNegotiate'] .outcome")).to_have_text("已升级")
     expect(director.locator("#drill-report")).to_contain_text("处理专员未在时限内答复")
+    # The path on the diagram: first contact done, the missed answer marked escalated.
+    expect(director.locator('.djs-element.pf-done[data-element-id="Task_FirstContact"]')).to_have_count(1)
+    expect(director.locator('.djs-element.pf-escalated[data-element-id="Task_VerifyNegotiate"]')).to_have_count(1)
     screenshot(director, "drill-report")
