@@ -1,6 +1,7 @@
 """Each timer worker writes a heartbeat row after every sweep, with its own counts and histograms."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -77,13 +78,30 @@ def test_a_firing_counts_when_committed_and_not_when_rolled_back(overdue, monkey
 def test_two_worker_processes_each_keep_their_own_row_and_count_each_timer_once(overdue, db_url):
     for _ in range(20):
         overdue.start("mini", {}, "handler1")
+    # w2 logs JSON (PLANFLOW_LOG_FORMAT=json): its report lines are JSON objects on stderr instead of text on stdout.
     workers = [subprocess.Popen([sys.executable, "-m", "engine.cli", "worker", "--once"], cwd=ROOT,
-                                env={**os.environ, "PLANFLOW_DATABASE_URL": db_url, "PLANFLOW_WORKER_NAME": name},
+                                env={**os.environ, "PLANFLOW_DATABASE_URL": db_url, "PLANFLOW_WORKER_NAME": name,
+                                     "PLANFLOW_LOG_FORMAT": log_format},
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-               for name in ("w1", "w2")]
+               for name, log_format in (("w1", "text"), ("w2", "json"))]
     outputs = [w.communicate(timeout=120) for w in workers]
     assert all(w.returncode == 0 for w in workers), outputs
     found = rows(overdue.session_factory)
     assert [r.name for r in found] == ["w1", "w2"]
     assert sum(r.timers_fired for r in found) == 20
     assert sum(r.stats["lateness_seconds"]["count"] for r in found) == 20
+    text_reports = [line for line in outputs[0][0].splitlines() if line.startswith("fired ")]
+    json_reports = [json.loads(line) for line in outputs[1][1].splitlines()]
+    assert outputs[1][0] == ""   # every line went to the JSON log on stderr, and each one parsed
+    fired = [int(line.split()[1]) for line in text_reports] + [
+        int(r["message"].split()[1]) for r in json_reports
+        if r["logger"] == "planflow.worker" and r["message"].startswith("fired ")]
+    assert sum(fired) == 20
+
+
+def test_an_unknown_log_format_is_refused_with_the_allowed_values(db_url):
+    result = subprocess.run([sys.executable, "-m", "engine.cli", "worker", "--once"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60, env={**os.environ, "PLANFLOW_DATABASE_URL": db_url,
+                                                        "PLANFLOW_LOG_FORMAT": "xml"})
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: PLANFLOW_LOG_FORMAT='xml' must be one of: text, json"
