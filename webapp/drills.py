@@ -76,6 +76,18 @@ def start():
     return redirect(url_for("drills.controller", drill_id=drill.id))
 
 
+@bp.post("/interval")
+@role_required(*CONTROLLERS)
+def interval():
+    """How often a plan must be drilled (0 or empty: no schedule); the plans list marks an overdue drill."""
+    months = (request.form.get("months") or "0").strip()
+    if not months.isdigit():
+        raise PlanFlowError(_("A drill interval is a whole number of months."))
+    run(lifecycle.set_interval, request.form.get("plan", ""), int(months) or None, current_user.username, utcnow())
+    flash(_("Drill interval saved."), "success")
+    return redirect(url_for("drills.index"))
+
+
 @bp.get("/<int:drill_id>")
 @role_required(*CONTROLLERS)
 def controller(drill_id: int):

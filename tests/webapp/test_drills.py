@@ -72,12 +72,14 @@ def test_a_bad_scale_is_refused_with_a_message_and_starts_nothing(login, web_des
 
 def test_the_plans_list_shows_the_next_drill_and_an_overdue_one(login, web_desk):
     from engine.drills import lifecycle
-    web_desk.do(lifecycle.set_interval, "general_complaint", 6, "process_owner1", web_desk.now)
-    web_desk.do(lifecycle.set_interval, "malicious_complaint", 6, "process_owner1", web_desk.now)
+    owner = login("process_owner")
+    for plan in ("general_complaint", "malicious_complaint"):
+        assert owner.post("/drills/interval", data={"plan": plan, "months": "6"}).status_code == 302
+    assert owner.post("/drills/interval", data={"plan": "general_complaint", "months": "six"}).status_code == 400
     drill = web_desk.do(lifecycle.start_drill, "general_complaint", SCENARIO, {}, "process_owner1", web_desk.now)
     web_desk.do(lifecycle.end_drill, drill.id, "process_owner1", web_desk.now)
     page = login("process_owner").get("/plans/").get_data(as_text=True)
-    row = lambda key: page[page.index(f'data-plan="{key}"'):].split("</tr>")[0]   # noqa: E731
+    row = lambda key: page[page.index(f'data-plan="{key}"'):].split("</tr>")[0]
     general, malicious = row("general_complaint"), row("malicious_complaint")
     assert "每 6 个月" in general and "下次演练" in general and "演练逾期" not in general
     assert "演练逾期" in malicious
