@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from engine.errors import N_
+
 _TOKEN = re.compile(r'\s*(?:(?P<string>"(?:[^"\\]|\\.)*")|(?P<number>-?\d+(?:\.\d+)?)'
                     r'|(?P<op>!=|<=|>=|=|<|>|\(|\))|(?P<name>[A-Za-z_][A-Za-z0-9_]*))')
 _COMPARE = {"=": lambda a, b: a == b, "!=": lambda a, b: a != b,
@@ -131,13 +133,21 @@ def is_hidden(component: dict, data: dict) -> bool:
 
 def problem(component: dict) -> str | None:
     """Why the component's condition cannot be evaluated here, or None."""
+    found = finding(component)
+    return found[1] % found[2] if found else None
+
+
+def finding(component: dict) -> tuple[str, str, dict] | None:
+    """Why the component's condition cannot be evaluated here as (code, English template, params), or None."""
     rule = (component.get("conditional") or {}).get("hide")
     if not rule:
         return None
+    key = component.get("key", "?")
     if not isinstance(rule, str):
-        return f"field '{component.get('key', '?')}': conditional.hide must be a FEEL expression text"
+        return ("form.condition_not_text", N_("field '%(key)s': conditional.hide must be a FEEL expression text"),
+                {"key": key})
     try:
         evaluate(rule, {})
     except ConditionError as exc:
-        return f"field '{component.get('key', '?')}': {exc}"
+        return "form.condition_invalid", N_("field '%(key)s': %(error)s"), {"key": key, "error": str(exc)}
     return None

@@ -32,21 +32,26 @@ INPUT_TYPES = {"textfield", "textarea", "number", "select", "radio", "checkbox",
 
 def schema_problems(schema) -> list[str]:
     """What makes this not a usable form-js schema (empty list when fine)."""
+    return [template % params for _code, template, params in schema_findings(schema)]
+
+
+def schema_findings(schema) -> list[tuple[str, str, dict]]:
+    """schema_problems as (code, English template, params), for interfaces that say them in another language."""
     if not isinstance(schema, dict) or not isinstance(schema.get("components"), list):
-        return ["a form needs a 'components' list"]
+        return [("form.no_components", N_("a form needs a 'components' list"), {})]
     problems = []
     seen = set()
     for component in input_components(schema):
         key = component.get("key")
         if not isinstance(key, str) or not key:
-            problems.append(f"component {component.get('id', '?')} has no key")
+            problems.append(("form.no_key", N_("component %(id)s has no key"), {"id": component.get("id", "?")}))
         elif key in seen:
-            problems.append(f"field '{key}' appears twice")
+            problems.append(("form.duplicate_key", N_("field '%(key)s' appears twice"), {"key": key}))
         seen.add(key)
         if component.get("type") in ("select", "radio", "checklist", "taglist") and not component.get("values"):
-            problems.append(f"field '{key}' has no options ('values')")
-        if condition_problem := form_conditions.problem(component):
-            problems.append(condition_problem)
+            problems.append(("form.no_options", N_("field '%(key)s' has no options ('values')"), {"key": key}))
+        if condition := form_conditions.finding(component):
+            problems.append(condition)
     return problems
 
 

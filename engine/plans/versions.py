@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from engine.calendar.local_time import local_time
 from engine.cases.engine_errors import without_addresses
 from engine.errors import N_, DeployRejected, NotFound, Problem
-from engine.forms.validation import schema_problems
+from engine.forms.validation import schema_findings
 from engine.models import PlanVersion
 from engine.plans.bpmn import (
     BPMN_NS,
@@ -77,9 +77,8 @@ class Bundle:
                 self.problems.append(Problem.of("form.not_json", N_("not valid JSON (%(error)s, line %(line)s)"),
                                                 file=filename, error=exc.msg, line=exc.lineno))
                 return
-            for message in schema_problems(schema):
-                # The form checks word their findings whole; on another language's page they follow a lead-in.
-                self.problems.append(Problem.of("form.schema", N_("%(problem)s"), file=filename, problem=message))
+            for code, template, params in schema_findings(schema):
+                self.problems.append(Problem.of(code, template, file=filename, **params))
             self.forms[Path(filename).stem] = schema
         else:
             self.problems.append(Problem.of("file.kind", N_("not a .bpmn, .dmn or .form file"), file=filename))

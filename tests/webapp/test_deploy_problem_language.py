@@ -91,14 +91,16 @@ def test_the_modeler_check_and_deploy_warnings_speak_the_page_language(login, we
 
 
 def test_every_engine_problem_template_has_its_chinese(web_desk):
-    """Each template the engine marks (N_) in engine/plans has a Chinese entry with the same parameters."""
+    """Each template the engine marks (N_) in engine/plans and engine/forms has a Chinese entry with the same
+    parameters."""
     with (ROOT / "webapp/translations/zh/LC_MESSAGES/messages.po").open("rb") as po:
         catalogue = read_po(po)
     translated = {}
     for message in catalogue:
         if message.id and message.string:
             translated.setdefault(message.id, []).append(message.string)
-    templates = {template for path in sorted(Path(ROOT, "engine/plans").glob("*.py"))
+    sources = [*Path(ROOT, "engine/plans").glob("*.py"), *Path(ROOT, "engine/forms").glob("*.py")]
+    templates = {template for path in sorted(sources)
                  for _line, template, _comments, _context in extract_from_file("python", path, keywords={"N_": None})}
     assert len(templates) > 60
     missing = sorted(t for t in templates if t not in translated)
@@ -123,3 +125,13 @@ def test_a_refused_save_says_why_in_the_page_language(login, web_desk):
     client.post("/language", data={"locale": "en"})
     refused = client.post("/plans/general_complaint/draft", json={"xml": other, "base_revision": 0})
     assert refused.get_json()["error"]["message"] == "the diagram's process id is 'other_plan', not 'general_complaint'"
+
+
+def test_a_broken_form_in_an_upload_is_named_in_chinese(login, web_desk):
+    form = {**NOTE_FORM, "components": [*NOTE_FORM["components"], *NOTE_FORM["components"]]}  # every key twice
+    files = {"mini.bpmn": one_task_plan(), "mini_note.form": json.dumps(form)}
+    data = {"note": "try", "files": [(io.BytesIO(text.encode("utf-8")), name) for name, text in files.items()]}
+    page = login("process_owner").post("/plans/upload", data=data, content_type="multipart/form-data")
+    assert page.status_code == 422
+    key = NOTE_FORM["components"][0]["key"]
+    assert f"字段“{key}”出现了两次" in page.get_data(as_text=True)
