@@ -1,18 +1,27 @@
-"""Cases per second through general_complaint: persisted on SQLite vs bare in-memory SpiffWorkflow.
+"""Cases per second through general_complaint: persisted (SQLite, PostgreSQL) against bare in-memory SpiffWorkflow.
 
-Both run in the same process, one after the other, on the same path (register, first
-contact, verify, feedback, return visit, archive), so the ratio is what to compare:
-machines here are noisy, absolute figures are not.
+Everything runs in one process, in interleaved rounds (in-memory, SQLite, PostgreSQL, again…),
+and the figures to compare are the per-round ratios' medians: machines here are noisy,
+absolute figures are not. Also printed, per database:
+- SQL statements per task completion (the transaction that completes a task);
+- step cost after 100 rounds of a loop (compensation rejected, revised, rejected…) against the
+  same step of a fresh case, the two measured alternately, with the stored state's size.
 
-    .venv/bin/python bench/throughput.py [--cases N]
+    .venv/bin/python bench/throughput.py [--cases N] [--rounds R] [--loop-rounds L]
+
+PostgreSQL: PLANFLOW_BENCH_POSTGRES_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/test);
+the bench works in a schema of its own and drops it afterwards. `--no-postgres` skips it.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -23,18 +32,20 @@ from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment  # noqa: E402
 from SpiffWorkflow.camunda.parser import CamundaParser  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
-from sqlalchemy import select  # noqa: E402
+from sqlalchemy import event, select, text  # noqa: E402
 
 from engine.calendar.deadlines import EXPRESSION_FUNCTIONS, using_calendar  # noqa: E402
 from engine.calendar.working_days import WorkingCalendar  # noqa: E402
 from engine.cases import use_cases as cases  # noqa: E402
 from engine.db import create_schema, make_engine, make_session_factory, transaction  # noqa: E402
-from engine.models import Task, TaskStatus  # noqa: E402
-from engine.people import users
+from engine.models import Case, Task, TaskStatus  # noqa: E402
+from engine.people import users  # noqa: E402
 from engine.people.roles import ROLES  # noqa: E402
-from engine.plans import versions as plans
+from engine.plans import versions as plans  # noqa: E402
 from engine.plans.bpmn import quote_bare_timer_values  # noqa: E402
 
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+SCHEMA = f"planflow_bench_{os.getpid()}"
 # Deadlines count from when the complaint was received; both paths get the same receipt time.
 REGISTRATION = {"complainant": "王女士", "contact": "13800000000", "channel": "phone", "category": "service",
                 "content": "快递延误", "claimed_amount": 0, "received_at": datetime.now(timezone.utc).isoformat()}
@@ -45,10 +56,15 @@ STEPS = [
     ("Task_ReturnVisit", {"satisfied": "yes", "visit_note": "满意"}),
     ("Task_Archive", {"archive_note": "归档", "outcome": "upheld", "prevention_analysis": "no"}),
 ]
-
+# The loop: a compensation the general manager rejects goes back to the handler, who proposes it again.
+TO_APPROVAL = [("Task_FirstContact", STEPS[0][1]),
+               ("Task_VerifyNegotiate", {"findings": "属实", "resolution": "赔偿", "compensation_amount": 5000})]
+LOOP = [("Task_ApproveGM", {"approved": "no", "rejection_reason": "证据不足"}),
+        ("Task_ReviseCompensation", {"findings": "属实", "resolution": "赔偿", "compensation_amount": 5000})]
 
 # The plan's timers call working_days(); the bare engine gets the same functions, unsandboxed.
 BARE_ENGINE = PythonScriptEngine(environment=TaskDataEnvironment(dict(EXPRESSION_FUNCTIONS)))
+WORKER = "all_roles"
 
 
 def in_memory_case(spec, subprocess_specs) -> None:
@@ -65,19 +81,63 @@ def in_memory_case(spec, subprocess_specs) -> None:
     assert workflow.is_completed()
 
 
-def persisted_case(session_factory, now) -> None:
-    with transaction(session_factory) as session:
-        number = cases.start_case(session, "general_complaint", REGISTRATION, "intake1", now).number
-    for element_id, data in STEPS:
-        with transaction(session_factory, readonly=True) as session:
+class Database:
+    """One deployed PlanFlow database, counting the statements of task completions."""
+
+    def __init__(self, name: str, url: str, now: datetime):
+        self.name, self.now = name, now
+        self.engine = make_engine(url)
+        create_schema(self.engine)
+        self.sessions = make_session_factory(self.engine)
+        with transaction(self.sessions) as session:
+            plans.deploy(session, plans.Bundle.from_paths([ROOT / "processes", ROOT / "forms"]), "bench", now)
+            users.add_user(session, "intake1", ["intake"], "bench")
+            users.add_user(session, WORKER, [r for r, role in ROLES.items() if role.works_cases], "bench")
+        self.counting = False
+        self.statements = 0
+        self.completions = 0
+        event.listen(self.engine, "before_cursor_execute", self._count)
+
+    def _count(self, *_args) -> None:
+        if self.counting:
+            self.statements += 1
+
+    @contextmanager
+    def counted(self):
+        self.counting = True
+        try:
+            yield
+        finally:
+            self.counting = False
+
+    def start(self) -> str:
+        with transaction(self.sessions) as session:
+            return cases.start_case(session, "general_complaint", REGISTRATION, "intake1", self.now).number
+
+    def work(self, number: str, element_id: str, data: dict):
+        with transaction(self.sessions, readonly=True) as session:
             case = cases.get_case(session, number)
             [task] = [t for t in session.execute(select(Task).where(
                 Task.case_id == case.id, Task.status == TaskStatus.OPEN)).scalars() if t.element_id == element_id]
-        with transaction(session_factory) as session:
-            cases.claim_task(session, task.id, "all_roles", now)
-        with transaction(session_factory) as session:
-            done = cases.complete_task(session, task.id, "all_roles", data, now)
-    assert done.case_completed
+        with transaction(self.sessions) as session:
+            cases.claim_task(session, task.id, WORKER, self.now)
+        with self.counted(), transaction(self.sessions) as session:
+            done = cases.complete_task(session, task.id, WORKER, data, self.now)
+        self.completions += 1
+        return done
+
+    def persisted_case(self) -> None:
+        number = self.start()
+        for element_id, data in STEPS:
+            done = self.work(number, element_id, data)
+        assert done.case_completed
+
+    def state_size(self, number: str) -> int:
+        with transaction(self.sessions, readonly=True) as session:
+            return len(json.dumps(cases.get_case(session, number).workflow_state).encode())
+
+    def close(self) -> None:
+        self.engine.dispose()
 
 
 def rate(run, n: int) -> float:
@@ -87,10 +147,42 @@ def rate(run, n: int) -> float:
     return n / (time.perf_counter() - started)
 
 
+def loop_cost(db: Database, loop_rounds: int, samples: int) -> tuple[float, int, int]:
+    """(late/fresh step-cost ratio, fresh state bytes, late state bytes) for the compensation loop."""
+    def to_approval() -> str:
+        number = db.start()
+        for element_id, data in TO_APPROVAL:
+            db.work(number, element_id, data)
+        return number
+
+    def one_round(number: str) -> float:
+        started = time.perf_counter()
+        for element_id, data in LOOP:
+            db.work(number, element_id, data)
+        return time.perf_counter() - started
+
+    looped = to_approval()
+    for _ in range(loop_rounds):
+        one_round(looped)
+    late, fresh = [], []
+    fresh_number = None
+    for _ in range(samples):
+        late.append(one_round(looped))
+        fresh_number = to_approval()
+        fresh.append(one_round(fresh_number))
+    return statistics.median(late) / statistics.median(fresh), db.state_size(fresh_number), db.state_size(looped)
+
+
+def postgres_url(base: str) -> str:
+    return f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{SCHEMA}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", type=int, default=100)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--cases", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--loop-rounds", type=int, default=100)
+    parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
 
     bpmn = CamundaParser()
@@ -101,28 +193,53 @@ def main() -> None:
     quote_bare_timer_values([spec, *subprocess_specs.values()])
 
     now = datetime.now(timezone.utc)
+    base_pg = os.environ.get("PLANFLOW_BENCH_POSTGRES_URL", DEFAULT_POSTGRES)
     with tempfile.TemporaryDirectory() as folder:
-        engine = make_engine(f"sqlite:///{folder}/bench.sqlite3")
-        create_schema(engine)
-        session_factory = make_session_factory(engine)
-        with transaction(session_factory) as session:
-            plans.deploy(session, plans.Bundle.from_paths([ROOT / "processes", ROOT / "forms"]), "bench", now)
-            users.add_user(session, "intake1", ["intake"], "bench")
-            users.add_user(session, "all_roles", [r for r, role in ROLES.items() if role.works_cases], "bench")
-        persisted_case(session_factory, now)  # warm the spec cache and the connection pool
-        memory, persisted = [], []
-        for _ in range(args.rounds):
-            with using_calendar(WorkingCalendar()):
-                memory.append(rate(lambda: in_memory_case(spec, subprocess_specs), args.cases))
-            persisted.append(rate(lambda: persisted_case(session_factory, now), args.cases))
-        engine.dispose()
+        databases = [Database("SQLite", f"sqlite:///{folder}/bench.sqlite3", now)]
+        if not args.no_postgres:
+            admin = make_engine(base_pg)
+            with admin.begin() as conn:
+                conn.execute(text(f"CREATE SCHEMA {SCHEMA}"))
+            databases.append(Database("PostgreSQL", postgres_url(base_pg), now))
+        try:
+            report(args, spec, subprocess_specs, databases)
+        finally:
+            for db in databases:
+                db.close()
+            if not args.no_postgres:
+                with admin.begin() as conn:
+                    conn.execute(text(f"DROP SCHEMA {SCHEMA} CASCADE"))
+                admin.dispose()
 
-    mem, per = statistics.median(memory), statistics.median(persisted)
-    print(f"general_complaint, {args.cases} cases x {args.rounds} rounds (medians)")
-    print(f"  in-memory SpiffWorkflow : {mem:8.1f} cases/s")
-    print(f"  persisted on SQLite     : {per:8.1f} cases/s  (start + claim + complete of 5 tasks, "
-          f"{1 + 2 * len(STEPS)} transactions per case)")
-    print(f"  ratio persisted/in-memory: {per / mem:.2f}")
+
+def report(args, spec, subprocess_specs, databases: list[Database]) -> None:
+    for db in databases:
+        db.persisted_case()   # warm the spec cache and the connection pool
+    ratios = {db.name: [] for db in databases}
+    rates = {db.name: [] for db in databases}
+    memory = []
+    for _ in range(args.rounds):
+        with using_calendar(WorkingCalendar()):
+            mem = rate(lambda: in_memory_case(spec, subprocess_specs), args.cases)
+        memory.append(mem)
+        for db in databases:
+            db.statements = db.completions = 0
+            persisted = rate(db.persisted_case, args.cases)
+            rates[db.name].append(persisted)
+            ratios[db.name].append(persisted / mem)
+    print(f"general_complaint, {args.cases} cases x {args.rounds} interleaved rounds (medians)")
+    print(f"  in-memory SpiffWorkflow : {statistics.median(memory):8.1f} cases/s")
+    for db in databases:
+        print(f"  persisted on {db.name:<11}: {statistics.median(rates[db.name]):8.1f} cases/s   "
+              f"ratio to in-memory {statistics.median(ratios[db.name]):.3f}   "
+              f"{db.statements / max(db.completions, 1):.1f} SQL statements per task completion")
+    print(f"  (a persisted case: start + claim and complete of {len(STEPS)} tasks, "
+          f"{1 + 2 * len(STEPS)} writing transactions)")
+    print(f"compensation loop: step cost after {args.loop_rounds} rounds vs a fresh case (medians, alternated)")
+    for db in databases:
+        ratio, fresh_size, late_size = loop_cost(db, args.loop_rounds, samples=7)
+        print(f"  {db.name:<11}: {ratio:.2f}x   stored state {fresh_size / 1024:.1f} KB fresh, "
+              f"{late_size / 1024:.1f} KB after the loop")
 
 
 if __name__ == "__main__":

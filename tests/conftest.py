@@ -15,6 +15,11 @@ from engine.db import Base, create_schema, make_engine, make_session_factory, tr
 from engine.plans.versions import spec_cache
 from tests.support import PLAN_PATHS, Desk
 
+# Every cached workflow and every stored-without-specs shortcut is checked against the slow, exact path.
+os.environ.setdefault("PLANFLOW_VERIFY_STATE", "1")
+# History is pruned at every step where anything can go, so every walk in the suite runs on pruned state.
+os.environ.setdefault("PLANFLOW_PRUNE_AFTER", "1")
+
 SERVER_URL = os.environ.get("PLANFLOW_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgresql"] if SERVER_URL else ["sqlite"]
 SHANGHAI = timezone(timedelta(hours=8))

@@ -16,7 +16,7 @@ import contextlib
 import contextvars
 import re
 from datetime import date, datetime, time, timedelta, timezone
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 from engine.calendar.clock import current_time
 from engine.calendar.working_days import ONE_DAY, WorkingCalendar
@@ -50,8 +50,12 @@ def uses_calendar(expression: str | None) -> bool:
 
 
 @contextlib.contextmanager
-def using_calendar(calendar: WorkingCalendar):
-    """Make `calendar` the one expressions count deadlines on, for this thread or task."""
+def using_calendar(calendar: WorkingCalendar | Callable[[], WorkingCalendar]):
+    """Make `calendar` the one expressions count deadlines on, for this thread or task.
+
+    A function instead of a calendar is called the first time a deadline is counted: a
+    step that counts none never reads the calendar's revision from the database.
+    """
     token, computed = _active.set(calendar), _computed.set({})
     try:
         yield
@@ -64,6 +68,9 @@ def active_calendar() -> WorkingCalendar:
     calendar = _active.get()
     if calendar is None:
         raise RuntimeError("no working calendar is active: run expressions inside runtime.running()")
+    if not isinstance(calendar, WorkingCalendar):
+        calendar = calendar()
+        _active.set(calendar)
     return calendar
 
 

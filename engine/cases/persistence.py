@@ -14,11 +14,20 @@ cached per plan version and must never be changed by a running case).
 Most cases never rewire anything, and the specs are four fifths of a stored state: a case
 whose specs are still exactly its plan version's is stored without them and restored onto
 a private copy of the version's specs — which is, by that equality, the same thing.
+Serializing the specs only to find them unchanged is most of a save's cost, so a workflow
+remembers the shape of its specs as they were pristine (every task spec's connections and
+event subscribers: what rewiring changes); while the shape is the same the specs are not
+serialized at all. With PLANFLOW_VERIFY_STATE set (as in the test suite) the full comparison
+runs as well and a difference the shape missed is an error.
+
+Each saved state carries a fresh random token; the workflow object saved as that state is
+kept in memory (engine/cases/workflow_cache.py) so the next step need not restore it.
 """
 from __future__ import annotations
 
 import json
 import threading
+import uuid
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -27,15 +36,28 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SERIALIZER_VERSION
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.version import __version__ as LIBRARY_VERSION
+from sqlalchemy.orm import object_session
 
+from engine.cases import workflow_cache
 from engine.errors import CaseEngineError
 from engine.models import Case
+
+_PRISTINE_SHAPE = "_planflow_pristine_spec_shape"
+_OMIT_SPECS = "_planflow_omit_specs"
 from engine.plans.bpmn import ParsedPlan, make_decisions_strict
 from engine.plans.dialect import SERIALIZER_CONFIG
 
 
 class _WorkflowConverter(BpmnWorkflowConverter):
     """SpiffWorkflow's converter; states saved before specs were kept (no "spec") restore onto the plan's specs."""
+
+    def to_dict(self, workflow):
+        if not getattr(workflow, _OMIT_SPECS, False):
+            return super().to_dict(workflow)
+        dct = super(BpmnWorkflowConverter, self).to_dict(workflow)   # the task tree and data, not the specs
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
 
     def from_dict(self, dct, plan: ParsedPlan | None = None):
         if "spec" in dct or plan is None:
@@ -96,37 +118,96 @@ def _adjust(spec, subprocess_specs: dict) -> None:
                     child.completed_event.connect(task_spec.merge_child)
 
 
+_SPEC_EVENTS = ("entered_event", "reached_event", "ready_event", "completed_event", "cancelled_event",
+                "finished_event")
+
+
+def _spec_shape(workflow: BpmnWorkflow) -> tuple:
+    """What SpiffWorkflow's rewiring changes in a workflow's specs: every task spec's attributes, connections
+    and subscribers.
+
+    Objects are compared by identity, so a spec or connection replaced by an equal-looking
+    one still counts as a change (and the specs are then compared in full).
+    """
+    shape = [tuple(workflow.subprocess_specs)]
+    for process in (workflow.spec, *workflow.subprocess_specs.values()):
+        shape.append(id(process))
+        for task_spec in process.task_specs.values():
+            attributes = vars(task_spec)   # an attribute set at run time (Camunda multi-instance does) shows
+            shape.append((id(task_spec), *attributes, *map(id, attributes.values()),
+                          *map(id, task_spec.outputs), None, *map(id, task_spec.inputs)))
+            for name in _SPEC_EVENTS:
+                event = getattr(task_spec, name, None)
+                if event is not None:
+                    shape.append((len(event.weak_subscribers or ()), len(event.hard_subscribers or ())))
+    return tuple(shape)
+
+
+def _remember_pristine(workflow: BpmnWorkflow) -> BpmnWorkflow:
+    setattr(workflow, _PRISTINE_SHAPE, _spec_shape(workflow))
+    return workflow
+
+
 def new_workflow(plan: ParsedPlan, script_engine) -> BpmnWorkflow:
     spec, subprocess_specs = private_specs(plan)
-    return BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
+    return _remember_pristine(BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine))
+
+
+def _specs_equal_plan(state: dict, plan: ParsedPlan) -> bool:
+    pristine = _serialized_specs(plan)[1]
+    return json.loads(json.dumps(state["spec"])) == pristine["spec"] and \
+        json.loads(json.dumps(state["subprocess_specs"])) == pristine["subprocess_specs"]
 
 
 def dump(workflow: BpmnWorkflow, plan: ParsedPlan | None = None) -> dict:
     """The workflow's state; without its specs when they are still exactly `plan`'s."""
+    pristine_shape = getattr(workflow, _PRISTINE_SHAPE, None)
+    if plan is not None and pristine_shape is not None and _spec_shape(workflow) == pristine_shape:
+        setattr(workflow, _OMIT_SPECS, True)
+        try:
+            state = _serializer.to_dict(workflow)
+        finally:
+            setattr(workflow, _OMIT_SPECS, False)
+        if workflow_cache.verifying() and not _specs_equal_plan(_serializer.to_dict(workflow), plan):
+            raise CaseEngineError("the workflow's specs changed in a way their shape did not show; "
+                                  "they would have been stored as the plan's (a PlanFlow defect)")
+        return state
     state = _serializer.to_dict(workflow)
-    if plan is not None:
-        pristine = _serialized_specs(plan)[1]
-        if json.loads(json.dumps(state["spec"])) == pristine["spec"] and \
-                json.loads(json.dumps(state["subprocess_specs"])) == pristine["subprocess_specs"]:
-            del state["spec"], state["subprocess_specs"]
+    if plan is not None and pristine_shape is not None and _specs_equal_plan(state, plan):
+        del state["spec"], state["subprocess_specs"]
+        return state
+    setattr(workflow, _PRISTINE_SHAPE, None)   # rewired for good: its specs are stored from now on
     return state
 
 
 def restore(state: dict, plan: ParsedPlan, script_engine) -> BpmnWorkflow:
+    pristine = "spec" not in state
     workflow = _serializer.from_dict(state, plan=plan)
     _adjust(workflow.spec, workflow.subprocess_specs)
     workflow.script_engine = script_engine
-    return workflow
+    return _remember_pristine(workflow) if pristine else workflow
 
 
-def load(case: Case, plan: ParsedPlan, script_engine) -> BpmnWorkflow:
-    """The case's workflow, refusing state written by a newer serializer (reading it would lose data)."""
+def load(case: Case, plan: ParsedPlan, script_engine, reuse: bool = False) -> BpmnWorkflow:
+    """The case's workflow, refusing state written by a newer serializer (reading it would lose data).
+
+    With `reuse`, the workflow object saved as exactly the stored state is taken from the
+    in-memory cache when this process has it; the caller then owns it (it is not shared).
+    """
     if _version_key(case.serializer_version) > _version_key(SERIALIZER_VERSION):
         raise CaseEngineError(f"case {case.number} was saved by serializer {case.serializer_version} "
                               f"(SpiffWorkflow {case.library_version}); this installation has "
                               f"{SERIALIZER_VERSION} and must not read it — upgrade PlanFlow")
+    state = case.workflow_state or {}
+    if reuse:
+        cached = workflow_cache.cache.take(state.get(workflow_cache.TOKEN_KEY))
+        if cached is not None:
+            cached.script_engine = script_engine
+            if workflow_cache.verifying():
+                _check_same(cached, case, plan, script_engine)
+            return cached
     try:
-        return restore(case.workflow_state, plan, script_engine)
+        return restore(json.loads(json.dumps(state)), plan, script_engine)
     except CaseEngineError:
         raise
     except Exception as exc:  # noqa: BLE001 — a state that cannot be read is an incident, not a traceback
@@ -134,10 +215,22 @@ def load(case: Case, plan: ParsedPlan, script_engine) -> BpmnWorkflow:
                               f"{type(exc).__name__}: {exc}") from exc
 
 
+def _check_same(cached: BpmnWorkflow, case: Case, plan: ParsedPlan, script_engine) -> None:
+    restored = restore(json.loads(json.dumps(case.workflow_state)), plan, script_engine)
+    if json.dumps(_serializer.to_dict(cached), sort_keys=True, default=str) != \
+            json.dumps(_serializer.to_dict(restored), sort_keys=True, default=str):
+        raise CaseEngineError(f"case {case.number}: the cached workflow differs from its stored state "
+                              "(a PlanFlow defect)")
+
+
 def save(case: Case, workflow: BpmnWorkflow, plan: ParsedPlan) -> None:
-    case.workflow_state = dump(workflow, plan)
+    state = dump(workflow, plan)
+    token = uuid.uuid4().hex
+    state[workflow_cache.TOKEN_KEY] = token
+    case.workflow_state = state
     case.serializer_version = SERIALIZER_VERSION
     case.library_version = LIBRARY_VERSION
+    workflow_cache.cache.keep_after_commit(object_session(case), token, workflow)
 
 
 def _version_key(version: str) -> tuple[int, ...]:

@@ -62,11 +62,11 @@ def ready_user_tasks(workflow: BpmnWorkflow) -> list:
 def sync(session: Session, case: Case, workflow: BpmnWorkflow, now: datetime, actor: str) -> SyncOutcome:
     """Bring the case's rows and status in line with the workflow; audit each change."""
     outcome = SyncOutcome()
+    _sync_summary(case, workflow)   # first, so the case row is written once with the state
     waiting_timers = _sync_timers(session, case, workflow, now, actor, outcome)
     _sync_tasks(session, case, workflow, now, actor, outcome, waiting_timers)
     _sync_subscriptions(session, case, workflow, now)
     _audit_escalations(session, case, now, actor, outcome)
-    _sync_summary(case, workflow)
     if workflow.is_completed() and case.status != CaseStatus.COMPLETED:
         case.status = CaseStatus.COMPLETED
         case.completed_at = now

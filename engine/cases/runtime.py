@@ -29,7 +29,7 @@ from engine import sandbox
 from engine.calendar import deadlines
 from engine.calendar import store as calendar_store
 from engine.calendar.clock import engine_time
-from engine.cases import liveness, persistence, rows, scopes
+from engine.cases import liveness, persistence, pruning, rows, scopes
 from engine.cases.engine_errors import engine_error_text, without_addresses
 from engine.drills import clock as drill_clock
 from engine.cases.rows import SyncOutcome, english_name, ready_user_tasks, sync  # noqa: F401 — the facade's names
@@ -64,7 +64,7 @@ BUDGET = StepBudget.from_env()
 @contextmanager
 def running(session: Session, now: datetime):
     """Run SpiffWorkflow at `now`, counting deadlines on the organisation's current calendar."""
-    with engine_time(now), deadlines.using_calendar(calendar_store.current(session)):
+    with engine_time(now), deadlines.using_calendar(lambda: calendar_store.current(session)):
         yield
 
 
@@ -72,8 +72,8 @@ def new_workflow(plan: ParsedPlan) -> BpmnWorkflow:
     return persistence.new_workflow(plan, _script_engine)
 
 
-def load(case: Case, plan: ParsedPlan) -> BpmnWorkflow:
-    return persistence.load(case, plan, _script_engine)
+def load(case: Case, plan: ParsedPlan, reuse: bool = False) -> BpmnWorkflow:
+    return persistence.load(case, plan, _script_engine, reuse=reuse)
 
 
 def restore(state: dict, plan: ParsedPlan) -> BpmnWorkflow:
@@ -192,13 +192,19 @@ def _describe_engine_error(exc: SpiffWorkflowException, current=None) -> str:
 
 
 def settle(session: Session, case: Case, workflow: BpmnWorkflow, now: datetime, actor: str) -> SyncOutcome:
-    """Save the workflow, re-sync its rows, and refuse a case that is neither done nor visibly waiting."""
+    """Save the workflow, re-sync its rows, and refuse a case that is neither done nor visibly waiting.
+
+    Finished history is pruned after the rows are synced (they may name this step's tasks);
+    when something was pruned the state is saved again.
+    """
     found = liveness.problems(workflow)
     if found:
         raise CaseEngineError("; ".join(found))
     save(case, workflow)
     outcome = sync(session, case, workflow, now, actor)
     notifications.on_step(session, case, outcome, now, actor)  # outbox rows in this step's transaction
+    if pruning.prune(workflow):
+        save(case, workflow)
     return outcome
 
 
@@ -206,10 +212,13 @@ def advance(session: Session, case: Case, plan: ParsedPlan, now: datetime, actor
             action: Callable[[BpmnWorkflow], object] | None = None) -> SyncOutcome:
     """Load the case, apply `action(workflow)`, run it to rest, save and re-sync — the one path that moves a case."""
     now = drill_clock.case_now(session, case, now)  # a drill case runs on its drill's simulated clock
-    workflow = load(case, plan)
-    with running(session, now):
-        run_engine(workflow, (lambda: action(workflow)) if action is not None else None)
-        return settle(session, case, workflow, now, actor)
+    session.flush()
+    # Rows are written once, at the end: no query inside the step flushes half-made changes.
+    with session.no_autoflush:
+        workflow = load(case, plan, reuse=True)
+        with running(session, now):
+            run_engine(workflow, (lambda: action(workflow)) if action is not None else None)
+            return settle(session, case, workflow, now, actor)
 
 
 def find_spiff_task(workflow: BpmnWorkflow, spiff_task_id: str):

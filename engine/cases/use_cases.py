@@ -11,7 +11,8 @@ from datetime import datetime
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent as StartEventMixin
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, undefer
+from sqlalchemy.orm import Session, lazyload, undefer
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.cases import runtime
@@ -157,11 +158,13 @@ def claim_task(session: Session, task_id: int, username: str, now: datetime) -> 
     if task.assignee == username:
         return task
     claimed = session.execute(update(Task).where(Task.id == task_id, Task.status == TaskStatus.OPEN,
-                                                 Task.assignee.is_(None)).values(assignee=username))
-    session.refresh(task)
+                                                 Task.assignee.is_(None)).values(assignee=username)
+                           .execution_options(synchronize_session=False))
     if claimed.rowcount != 1:
+        session.refresh(task)
         _require_open(task)
         raise TaskClaimedByOther(f"task {task_id} is already claimed by {task.assignee}")
+    set_committed_value(task, "assignee", username)   # what the UPDATE just wrote
     audit.record(session, audit.EventKind.TASK_CLAIMED, username, now, case=task.case, element_id=task.element_id,
                  payload={"task_id": task.id})
     return task
@@ -218,14 +221,26 @@ def lock_case(session: Session, case_id: int) -> Case:
     return case
 
 
+def lock_task_case(session: Session, task_id: int) -> tuple[Case, Task]:
+    """A task and its case, the case locked for change, the task read after the lock (so it is current)."""
+    case_of_task = select(Task.case_id).where(Task.id == task_id).scalar_subquery()
+    case = session.execute(select(Case).where(Case.id == case_of_task).with_for_update(of=Case)
+                           .options(undefer(Case.workflow_state))
+                           .execution_options(populate_existing=True)).scalar_one_or_none()
+    if case is None:
+        raise NotFound(f"no task {task_id}")
+    task = session.execute(select(Task).where(Task.id == task_id).options(lazyload(Task.case))
+                           .execution_options(populate_existing=True)).scalar_one()
+    set_committed_value(task, "case", case)   # the case just locked, not a second copy of it
+    return case, task
+
+
 def complete_task(session: Session, task_id: int, username: str, data: dict, now: datetime) -> Completion:
     """Submit a task's form: validate, advance the case, and return what comes next."""
     user = get_user(session, username)
-    task = get_task(session, task_id)
+    case, task = lock_task_case(session, task_id)
     _require_role(user, task)
-    case = lock_case(session, task.case_id)
     now = drill_clock.case_now(session, case, now)  # a drill task is done at its drill's simulated time
-    session.refresh(task)
     _require_open(task)
     if task.assignee not in (None, username):
         raise TaskClaimedByOther(f"task {task_id} is claimed by {task.assignee}; only they may complete it")

@@ -7,7 +7,7 @@ import hmac
 import secrets
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from engine.errors import PlanFlowError, UnknownUser
 from engine.models import User, UserRole
@@ -60,7 +60,8 @@ def add_user(session: Session, username: str, roles: list[str], password: str | 
 
 
 def get_user(session: Session, username: str) -> User:
-    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    user = session.execute(select(User).where(User.username == username).options(joinedload(User.roles))
+                           ).unique().scalar_one_or_none()
     if user is None or not user.active:
         raise UnknownUser(f"unknown user '{username}'")
     return user

@@ -289,12 +289,12 @@ def case_path(session: Session, case: Case) -> dict[str, list[str]]:
     """Elements to mark on the case's diagram: done, active (open tasks, waiting timers), fired timers, escalated."""
     from SpiffWorkflow.util.task import TaskState
 
-    from engine.cases import runtime
+    from engine.cases import pruning, runtime
     from engine.plans.versions import spec_cache
 
     workflow = runtime.load(case, spec_cache.get(case.plan_version))
     done = {t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED)
-            if getattr(t.task_spec, "bpmn_id", None)}
+            if getattr(t.task_spec, "bpmn_id", None)} | pruning.pruned_done(workflow)
     tasks = session.execute(select(Task).where(Task.case_id == case.id)).scalars().all()
     timers = session.execute(select(Timer).where(Timer.case_id == case.id)).scalars().all()
     active = {t.element_id for t in tasks if t.status == TaskStatus.OPEN}
