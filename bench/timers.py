@@ -173,6 +173,18 @@ def stop_workers(workers: list[subprocess.Popen]) -> None:
             worker.wait()
 
 
+def cpu_seconds(workers: list[subprocess.Popen]) -> float | None:
+    """CPU time the worker processes have used so far (Linux /proc; None elsewhere)."""
+    total = 0
+    try:
+        for worker in workers:
+            fields = Path(f"/proc/{worker.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])   # utime, stime
+    except (OSError, IndexError, ValueError):
+        return None
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def fired_once(store: Store, case_ids: list[int]) -> tuple[int, int]:
     """(timers fired, timers with more than one TIMER_FIRED event) among the cases."""
     with transaction(store.session_factory, readonly=True) as session:
@@ -201,6 +213,7 @@ def drain(n_timers: int, rounds: int, counts=(1, 2, 4), interval: float = 0.1) -
             workers = start_workers(store, k, interval)
             try:
                 wait_until_sweeping(store, workers)
+                cpu_before = cpu_seconds(workers)
                 released = utcnow()
                 with transaction(store.session_factory) as session:
                     session.execute(update(Timer).where(Timer.case_id.in_(case_ids)).values(fire_at=Timer.due_at))
@@ -209,6 +222,7 @@ def drain(n_timers: int, rounds: int, counts=(1, 2, 4), interval: float = 0.1) -
                 limit = time.monotonic() + 600
                 while store.count(waiting) and time.monotonic() < limit:
                     time.sleep(0.1)
+                cpu_after = cpu_seconds(workers)
             finally:
                 stop_workers(workers)
             last = store.count(select(func.max(Timer.fired_at)).where(Timer.case_id.in_(case_ids)))
@@ -218,8 +232,12 @@ def drain(n_timers: int, rounds: int, counts=(1, 2, 4), interval: float = 0.1) -
                     Timer.case_id.in_(case_ids)).group_by(Timer.claimed_by)))
             seconds = (last - released).total_seconds()
             rates[k].append(n_timers / seconds)
+            # Busy: the workers' CPU time over their wall time. Near 100 % they wait for nothing (no lock
+            # queue); below, for the database or for a core the machine's other processes hold.
+            busy = (f"{(cpu_after - cpu_before) / (k * seconds):4.0%} busy" if None not in (cpu_before, cpu_after)
+                    else "busy n/a")
             print(f"  {k} worker(s): {seconds:6.2f} s, {n_timers / seconds:6.1f} timers/s; fired {fired}/{n_timers}, "
-                  f"fired twice: {twice}; per worker {shares}; load {os.getloadavg()[0]:.1f}")
+                  f"fired twice: {twice}; per worker {shares}, {busy}; load {os.getloadavg()[0]:.1f}")
             if fired != n_timers or twice:
                 print("  !! not every timer fired exactly once")
         base = statistics.median(rates[counts[0]])
@@ -242,14 +260,23 @@ def fill(store: Store, waiting: int) -> None:
                 "due_at": now + timedelta(days=1, minutes=i % 100_000), "fire_at": now + timedelta(days=1, minutes=i % 100_000),
                 "started_at": now, "provisional_years": [], "attempts": 0, "status": TimerStatus.WAITING,
             } for i in range(first, min(waiting, first + batch))])
-    if store.backend != "sqlite":
+    if store.backend == "sqlite":
+        # Fold the write-ahead log into the file, as SQLite does by itself once it grows: a large
+        # bulk insert has had it done, a small one not, and reads through a long log are slower.
+        connection = store.engine.raw_connection()
+        try:
+            busy, _, _ = connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            assert not busy, "the checkpoint could not complete"
+        finally:
+            connection.close()
+    else:
         with transaction(store.session_factory) as session:
             session.execute(text("ALTER TABLE timers SET (autovacuum_enabled = false)"))
 
 
 def plan_of(store: Store) -> str:
     """The line of the due-timer query's plan that reads the timers table."""
-    query = timers.due_timers(utcnow(), timers.BATCH)
+    query = timers.due_timers(utcnow(), timers.DEFAULT_BATCH)
     compiled = query.compile(dialect=store.engine.dialect)
     params = {k: v.astimezone(timezone.utc).replace(tzinfo=None) if isinstance(v, datetime) else v
               for k, v in compiled.params.items()}

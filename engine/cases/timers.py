@@ -43,7 +43,8 @@ from engine.records import audit
 
 log = logging.getLogger(__name__)
 WORKER = "timer-worker"  # the actor the audit trail names
-BATCH = 10  # small, so that workers share a backlog evenly; a claim costs little next to a firing
+BATCH_ENV = "PLANFLOW_TIMER_BATCH"
+DEFAULT_BATCH = 10  # small, so that workers share a backlog evenly; a claim costs little next to a firing
 LEASE_ENV = "PLANFLOW_TIMER_LEASE_SECONDS"
 DEFAULT_LEASE_SECONDS = 60.0
 MAX_RETRY_DELAY = timedelta(hours=1)
@@ -65,12 +66,27 @@ class Claim:
     timers: int           # rows claimed: a full batch means more may be due
 
 
+def _positive_setting(name: str, default, kind):
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = 0
+    if not value > 0:
+        raise PlanFlowError(f"{name} must be a positive {'whole ' if kind is int else ''}number, not {raw!r}")
+    return value
+
+
 def lease() -> timedelta:
     """How long a claim holds before another worker may take the timers (PLANFLOW_TIMER_LEASE_SECONDS)."""
-    seconds = float(os.environ.get(LEASE_ENV, DEFAULT_LEASE_SECONDS))
-    if seconds <= 0:
-        raise PlanFlowError(f"{LEASE_ENV} must be a positive number of seconds, not {seconds:g}")
-    return timedelta(seconds=seconds)
+    return timedelta(seconds=_positive_setting(LEASE_ENV, DEFAULT_LEASE_SECONDS, float))
+
+
+def batch_size() -> int:
+    """How many due timers a worker claims at a time (PLANFLOW_TIMER_BATCH)."""
+    return _positive_setting(BATCH_ENV, DEFAULT_BATCH, int)
 
 
 _worker: tuple[int, str] | None = None
@@ -173,13 +189,13 @@ def _database_unusable(error: Exception) -> bool:
     return isinstance(error, DBAPIError) and not isinstance(error, (IntegrityError, DataError))
 
 
-def sweep(session_factory: sessionmaker, now: datetime | None = None, batch: int = BATCH) -> SweepResult:
+def sweep(session_factory: sessionmaker, now: datetime | None = None, batch: int | None = None) -> SweepResult:
     """Fire what is due; one failing case never stops the others.
 
     Without `now` each case fires at the real time it is reached (so `fired_at` is the
     true firing time); with `now` (tests, drills) everything happens at that moment.
     """
-    worker, hold = worker_id(), lease()
+    worker, hold, batch = worker_id(), lease(), batch or batch_size()
     drill_injects.sweep(session_factory, now or utcnow())  # drills' injects fall due on the same sweep
     result = SweepResult()
     while True:

@@ -15,6 +15,7 @@ from sqlalchemy import func, insert, select, text, update
 from engine.calendar.clock import utcnow
 from engine.cases import timers
 from engine.db import transaction
+from engine.errors import PlanFlowError
 from engine.models import AuditEvent, Case, Task, Timer, TimerStatus
 from tests.samples import one_task_plan, write_plan
 from tests.support import ROOT, Desk
@@ -77,6 +78,16 @@ def test_a_worker_whose_lease_lapsed_skips_what_the_next_worker_took_over(mini):
     assert [t.element_id for t in mini.open_tasks(number)] == ["Task_Escalated"]
 
 
+def test_a_bad_lease_or_batch_setting_is_refused_by_name(mini, monkeypatch):
+    monkeypatch.setenv(timers.LEASE_ENV, "soon")
+    with pytest.raises(PlanFlowError, match=timers.LEASE_ENV):
+        timers.sweep(mini.session_factory)
+    monkeypatch.setenv(timers.LEASE_ENV, "30")
+    monkeypatch.setenv(timers.BATCH_ENV, "0")
+    with pytest.raises(PlanFlowError, match=timers.BATCH_ENV):
+        timers.sweep(mini.session_factory)
+
+
 def test_fired_at_is_when_each_case_really_fired(mini):
     due_cases(mini, 3)
     before = utcnow()
@@ -90,9 +101,10 @@ def test_fired_at_is_when_each_case_really_fired(mini):
     assert len({row.fired_at for row in rows}) == 3, "each case at the moment it was reached, not the sweep's start"
 
 
-def worker_command(db_url: str, *options: str, lease_seconds: float = 3.0):
+def worker_command(db_url: str, *options: str, lease_seconds: float = 3.0, batch: int = timers.DEFAULT_BATCH):
     """`planflow worker` (webapp.cli is the installed `planflow` script) with a short lease, and its environment."""
-    env = {**os.environ, "PLANFLOW_DATABASE_URL": db_url, timers.LEASE_ENV: str(lease_seconds)}
+    env = {**os.environ, "PLANFLOW_DATABASE_URL": db_url, timers.LEASE_ENV: str(lease_seconds),
+           timers.BATCH_ENV: str(batch)}
     return [sys.executable, "-m", "webapp.cli", "worker", *options], env
 
 
@@ -115,7 +127,7 @@ def test_two_worker_processes_share_the_due_timers_and_fire_each_exactly_once(mi
 
 def test_a_killed_workers_claims_are_fired_by_another_worker_after_the_lease(mini, db_url):
     due_cases(mini, 20)
-    command, env = worker_command(db_url)
+    command, env = worker_command(db_url, batch=100)  # it claims all 20 at once, then fires them one by one
     doomed = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
@@ -125,14 +137,12 @@ def test_a_killed_workers_claims_are_fired_by_another_worker_after_the_lease(min
     finally:
         doomed.send_signal(signal.SIGKILL)
         doomed.wait()
-    left = [row for row in timer_rows(mini) if row.claimed_by and row.status == TimerStatus.WAITING]
-    assert left and all(row.lease_until > utcnow() for row in left), \
+    left = [row for row in timer_rows(mini) if row.status == TimerStatus.WAITING]
+    assert left and all(row.claimed_by and row.lease_until > utcnow() for row in left), \
         "killed in the middle of its batch, the worker leaves claimed timers behind"
     dead = {row.claimed_by for row in left}
 
-    timers.sweep(mini.session_factory)  # fires what the dead worker had not claimed yet
-    assert {row.id for row in timer_rows(mini) if row.status == TimerStatus.WAITING} == {row.id for row in left}, \
-        "nobody takes the dead worker's timers while its lease holds"
+    assert timers.sweep(mini.session_factory).fired == 0, "nobody takes the dead worker's timers while its lease holds"
     time.sleep(max(0.0, (max(row.lease_until for row in left) - utcnow()).total_seconds()) + 0.1)
     command, env = worker_command(db_url, "--once")
     finished = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
@@ -161,7 +171,7 @@ def explain(session, statement) -> str:
 
 def claim_statement(now):
     """The claim as the sweep issues it, without running it."""
-    picked = timers.due_timers(now, timers.BATCH).with_for_update(skip_locked=True).scalar_subquery()
+    picked = timers.due_timers(now, timers.DEFAULT_BATCH).with_for_update(skip_locked=True).scalar_subquery()
     return update(Timer).where(Timer.id.in_(picked)).values(claimed_by="explain").returning(Timer.case_id)
 
 
