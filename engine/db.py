@@ -11,7 +11,7 @@ import contextlib
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import DateTime, create_engine, event
+from sqlalchemy import DateTime, create_engine, event, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -101,8 +101,14 @@ def create_schema(engine: Engine) -> None:
     test checks that both give the same schema.
     """
     from engine import models  # noqa: F401  (registers the tables)
-    from engine.migrations.schema import stamp_head
+    from engine.migrations import schema
 
     with engine.begin() as connection:
+        at = schema.current_in(connection)
+        if at is None and inspect(connection).get_table_names():
+            raise RuntimeError("create_schema is for an empty database; this one has tables: planflow db upgrade")
+        if at not in (None, schema.head()):
+            raise RuntimeError(f"the database is at revision {at}, not the newest: planflow db upgrade")
         Base.metadata.create_all(connection)
-        stamp_head(connection)
+        if at is None:
+            schema.stamp_head(connection)

@@ -55,7 +55,11 @@ def head() -> str:
 def current(engine: Engine) -> str | None:
     """The revision the database is at: None for an empty database or one made before migrations."""
     with engine.connect().execution_options(**{READONLY: True}) as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return current_in(connection)
+
+
+def current_in(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
 
 
 @dataclass(frozen=True)
