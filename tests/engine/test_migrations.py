@@ -321,3 +321,22 @@ def test_a_table_rebuilt_on_adoption_never_gives_an_id_again_that_a_deleted_row_
                           "VALUES (4, :at, 'wang', 'test', '{}', 'p', 'h')"), {"at": WHEN})
         assert conn.execute(text("SELECT seq FROM audit_events ORDER BY seq")).scalars().all() == [1, 2, 4]
     engine.dispose()
+
+
+def test_the_test_suites_create_schema_never_stamps_over_migrations_that_did_not_run(new_url):
+    old = make_engine(new_url("sqlite"))
+    pre_alembic.baseline_metadata().create_all(old)
+    with pytest.raises(RuntimeError, match="has tables"):
+        create_schema(old)
+    assert schema.current(old) is None
+    behind = make_engine(new_url("sqlite"))
+    schema.upgrade(behind, schema.BASELINE)
+    if schema.head() != schema.BASELINE:
+        with pytest.raises(RuntimeError, match=f"at revision {schema.BASELINE}"):
+            create_schema(behind)
+    fresh = make_engine(new_url("sqlite"))
+    create_schema(fresh)
+    create_schema(fresh)   # at the newest revision already: nothing to do, no error
+    assert schema.current(fresh) == schema.head()
+    for engine in (old, behind, fresh):
+        engine.dispose()
