@@ -19,7 +19,8 @@ from engine.notifications import preferences
 from engine.notifications.settings import NotifySettings, parse_clock, step_settings
 
 APP, EMAIL, WEBHOOK = "app", "email", "webhook"
-_HOLDERS, _WEBHOOKS = "planflow.notifications.holders", "planflow.notifications.webhooks"
+_HOLDERS, _PEOPLE = "planflow.notifications.holders", "planflow.notifications.people"
+_WEBHOOKS = "planflow.notifications.webhooks"
 
 
 @dataclass
@@ -37,13 +38,37 @@ class Announcement:
 
 
 def role_holders(session: Session, role: str) -> list[str]:
-    """Active users holding `role`, by name (read once per transaction: a step often readies several tasks)."""
+    """Active users holding `role`, by name.
+
+    Read once per transaction with each holder's language and preferences, which `write`
+    then finds without a query of its own: a step's notifications cost one read per role.
+    """
     cache = session.info.setdefault(_HOLDERS, {})
     if role not in cache:
-        cache[role] = list(session.execute(select(User.username).join(UserRole, UserRole.user_id == User.id)
-                                           .where(UserRole.role == role, User.active.is_(True))
-                                           .order_by(User.username)).scalars())
+        rows = session.execute(_people().join(UserRole, UserRole.user_id == User.id)
+                               .where(UserRole.role == role, User.active.is_(True)).order_by(User.username)).all()
+        _remember(session, rows)
+        cache[role] = [name for name, _, _ in rows]
     return cache[role]
+
+
+def _people():
+    return select(User.username, User.locale, NotificationPreference).outerjoin(
+        NotificationPreference, NotificationPreference.username == User.username)
+
+
+def _remember(session: Session, rows) -> None:
+    known = session.info.setdefault(_PEOPLE, {})
+    for name, locale, row in rows:
+        known[name] = (locale, preferences.from_row(row, name))
+
+
+def _people_named(session: Session, names: list[str]) -> dict[str, tuple[str, preferences.Preferences]]:
+    known = session.info.setdefault(_PEOPLE, {})
+    missing = [n for n in names if n not in known]
+    if missing:
+        _remember(session, session.execute(_people().where(User.username.in_(missing))).all())
+    return {n: known[n] for n in names if n in known}
 
 
 def _active_webhooks(session: Session) -> list[Webhook]:
@@ -60,25 +85,15 @@ def already_announced(session: Session, key: str) -> bool:
 def write(session: Session, announcement: Announcement, now: datetime, settings: NotifySettings | None = None) -> int:
     """Put the announcement's rows into the outbox; returns how many rows were written."""
     settings = settings or step_settings()
-    names = sorted(set(announcement.recipients))
-    found = session.execute(
-        select(User.username, User.locale, NotificationPreference)
-        .outerjoin(NotificationPreference, NotificationPreference.username == User.username)
-        .where(User.username.in_(names))).all() if names else []
-    prefs = {name: preferences.from_row(row, name) for name, _, row in found}
-    locales = {name: locale for name, locale, _ in found}
+    people = _people_named(session, sorted(set(announcement.recipients)))
     written = 0
-    for name in names:
-        pref = prefs.get(name)
-        if pref is None:
-            continue
+    for name, (locale, pref) in people.items():
         if pref.wants(announcement.event, APP):
-            session.add(_row(announcement, APP, name, None, locales.get(name, "zh_CN"), now, now,
-                             NotificationStatus.SENT, sent_at=now))
+            session.add(_row(announcement, APP, name, None, locale, now, now, NotificationStatus.SENT, sent_at=now))
             written += 1
         if pref.email and settings.mail.configured and pref.wants(announcement.event, EMAIL):
             due, digest = _mail_due(pref, announcement.urgent, now, settings)
-            session.add(_row(announcement, EMAIL, name, pref.email, locales.get(name, "zh_CN"), now, due,
+            session.add(_row(announcement, EMAIL, name, pref.email, locale, now, due,
                              NotificationStatus.PENDING, digest=digest))
             written += 1
     if announcement.webhooks:
