@@ -60,6 +60,7 @@ bench: install
 	$(PY) bench/sandbox.py
 	$(PY) bench/audit.py
 	$(PY) bench/timers.py
+	$(PY) bench/notifications.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache $(DIST) $(FRONTEND)/node_modules
