@@ -11,6 +11,8 @@ from datetime import datetime
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent as StartEventMixin
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, lazyload, undefer
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -110,14 +112,24 @@ def _start_lane(spec) -> str | None:
 def _next_number(session: Session, prefix: str, now: datetime) -> str:
     """The next case number of the year, e.g. TS-2026-000123 (a locked counter row per year)."""
     year = now.year
-    counter = session.execute(select(CaseNumberCounter).where(
-        CaseNumberCounter.prefix == prefix, CaseNumberCounter.year == year).with_for_update()).scalar_one_or_none()
+    locked = select(CaseNumberCounter).where(CaseNumberCounter.prefix == prefix, CaseNumberCounter.year == year) \
+        .with_for_update().execution_options(populate_existing=True)
+    counter = session.execute(locked).scalar_one_or_none()
     if counter is None:
-        counter = CaseNumberCounter(prefix=prefix, year=year, last=0)
-        session.add(counter)
+        # The year's first registration: two racing ones must not both insert the row (one would fail).
+        # The insert that loses waits for the winner's commit and does nothing; both then lock the row.
+        session.execute(_insert_ignoring_conflict(session).values(prefix=prefix, year=year, last=0))
+        counter = session.execute(locked).scalar_one()
     counter.last += 1
     session.flush()
     return f"{prefix}-{year}-{counter.last:06d}"
+
+
+def _insert_ignoring_conflict(session: Session):
+    """INSERT … ON CONFLICT DO NOTHING of a case-number counter, in the session's SQL dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql_insert(CaseNumberCounter).on_conflict_do_nothing()
+    return sqlite_insert(CaseNumberCounter).on_conflict_do_nothing()
 
 
 def get_task(session: Session, task_id: int) -> Task:
