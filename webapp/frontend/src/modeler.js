@@ -58,7 +58,9 @@ export async function mount(root) {
 
   // The properties panel's own parts (list buttons, section markers) do not ask the translate
   // service; their words are put in place as they appear. The header names the element: plan text.
-  translateInPlace(document.querySelector('#pf-properties'), words, '.bio-properties-panel-header-label');
+  // Whole words only: the panel's lists show the plan's own values ("a: b"), never a filled-in template.
+  translateInPlace(document.querySelector('#pf-properties'), words, '.bio-properties-panel-header-label',
+    { filledIn: false });
 
   let baseRevision = null;
   let dirty = false;

@@ -26,8 +26,8 @@ function fill(text, replacements) {
  * dictionary template with `{name}` placeholders, and the values they carry are translated too.
  * Anything the dictionary does not know stays as the editor wrote it.
  */
-export function translator(words) {
-  const patterns = Object.keys(words)
+export function translator(words, { filledIn = true } = {}) {
+  const patterns = !filledIn ? [] : Object.keys(words)
     .filter((template) => /{[^}]+}/.test(template))
     .map((template) => {
       const names = [];
@@ -66,11 +66,12 @@ const ATTRIBUTES = ['title', 'placeholder', 'aria-label'];
 /**
  * Keeps the texts under `root` in the dictionary's language as the widget renders them, for an
  * editor without a translate service (form-js's editor). Only whole texts equal to a template are
- * replaced; text inside `skip` (the form being edited: the plan's own words) is left alone.
+ * replaced (or, with `filledIn`, a template's filled-in form); text inside `skip` (the form being
+ * edited: the plan's own words) is left alone.
  */
-export function translateInPlace(root, words, skip) {
+export function translateInPlace(root, words, skip, { filledIn = true } = {}) {
   if (!root || !Object.keys(words).length) return () => {};
-  const translate = translator(words);
+  const translate = translator(words, { filledIn });
   // What a person types is never touched, whatever it says; nor is the plan's own text.
   const typed = ['[contenteditable]', 'textarea', skip].filter(Boolean).join(', ');
   const within = (node, selector) => {
