@@ -248,6 +248,8 @@ FORM_JS = (
     "Disable this field when it should not be interactive for end-users. Its data will not be submitted. This setting takes precedence over read-only.",
     "Add properties directly to the form schema, useful to configure functionality in custom-built task applications and form renderers.",
     "Define an expression to calculate the value of this field", "Descriptive text for screen reader accessibility.",
-    "Powered by bpmn.io", "Column", "Column 1", "Column 2", "Column 3",
+    "Powered by bpmn.io", "Column", "Column 1", "Column 2", "Column 3", "January", "February", "March", "April",
+    "May", "June", "July", "August", "September", "October", "November", "December", "Sun", "Mon", "Tue", "Wed",
+    "Thu", "Fri", "Sat",
 )
 # --- end of templates ---

@@ -50,14 +50,14 @@ def test_rendered_english_pages_hold_no_chinese(browser, live_server, web_desk, 
 # and rules. Code, scripts and text marked with its own lang are not prose.
 PLAN_CONTENT = ("[lang], code, script, style, noscript, .djs-element, .bio-properties-panel-header-label, "
                 "label.fjs-form-field-label, .fjs-form-field-description, .fjs-form-field-text, .fjs-form-field-html, "
-                ".fjs-radio, .fjs-checkbox, .fjs-taglist, .fjs-select-anchor, "
+                ".fjs-radio, .fjs-checkbox, .fjs-taglist, "
                 ".decision-table-name, .input-label, .output-label, .tjs-table tbody")
 VISIBLE_TEXT = """(excluded) => {
   const copy = document.body.cloneNode(true);
   copy.querySelectorAll(excluded).forEach((e) => e.remove());
   return copy.textContent.replace(/\\s+/g, ' ');
 }"""
-EDITORS = ["/plans/general_complaint/edit", "/plans/general_complaint/forms/gc_answer/edit",
+EDITORS = ["/plans/general_complaint/edit", "/plans/general_complaint/forms/gc_register/edit",
            "/plans/general_complaint/decisions/compensation_approval/edit"]
 READY = {EDITORS[0]: "#pf-properties .bio-properties-panel", EDITORS[1]: "#pf-form-editor .fjs-properties-panel",
          EDITORS[2]: "#pf-dmn-editor .tjs-table"}

@@ -6,7 +6,7 @@ import { pageWords, translateInPlace, translateModule } from './words.js';
 
 // The form as designed (its labels, hints, options) is the plan's own text, not the editor's.
 const FORM_CONTENT = 'label.fjs-form-field-label, .fjs-form-field-description, .fjs-form-field-text, '
-  + '.fjs-form-field-html, .fjs-select-anchor, .fjs-radio, .fjs-checkbox, .fjs-taglist';
+  + '.fjs-form-field-html, .fjs-radio, .fjs-checkbox, .fjs-taglist';
 // A decision table's cells, names and expressions are the plan's own text.
 const TABLE_CONTENT = 'tbody, .input-label, .output-label, .input-expression, .output-name, .decision-table-name';
 
