@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, insert, select
 from sqlalchemy.orm import Session
 
 from engine.calendar.local_time import zone
@@ -86,30 +86,29 @@ def write(session: Session, announcement: Announcement, now: datetime, settings:
     """Put the announcement's rows into the outbox; returns how many rows were written."""
     settings = settings or step_settings()
     people = _people_named(session, sorted(set(announcement.recipients)))
-    written = 0
+    rows = []
     for name, (locale, pref) in people.items():
         if pref.wants(announcement.event, APP):
-            session.add(_row(announcement, APP, name, None, locale, now, now, NotificationStatus.SENT, sent_at=now))
-            written += 1
+            rows.append(_row(announcement, APP, name, None, locale, now, now, NotificationStatus.SENT, sent_at=now))
         if pref.email and settings.mail.configured and pref.wants(announcement.event, EMAIL):
             due, digest = _mail_due(pref, announcement.urgent, now, settings)
-            session.add(_row(announcement, EMAIL, name, pref.email, locale, now, due,
-                             NotificationStatus.PENDING, digest=digest))
-            written += 1
+            rows.append(_row(announcement, EMAIL, name, pref.email, locale, now, due, NotificationStatus.PENDING,
+                             digest=digest))
     if announcement.webhooks:
         for hook in _active_webhooks(session):
             if not hook.events or announcement.event in hook.events:
-                session.add(_row(announcement, WEBHOOK, hook.name, hook.url, hook.locale, now, now,
+                rows.append(_row(announcement, WEBHOOK, hook.name, hook.url, hook.locale, now, now,
                                  NotificationStatus.PENDING))
-                written += 1
-    return written
+    if rows:  # one multi-row INSERT: cheaper in the step than an ORM object per row
+        session.execute(insert(Notification), rows)
+    return len(rows)
 
 
-def _row(a: Announcement, channel, recipient, address, locale, now, due, status, sent_at=None, digest=False):
-    return Notification(event=a.event, event_key=a.key[:80], channel=channel, recipient=recipient, address=address,
-                        locale=locale or "zh_CN", urgent=a.urgent, digest=digest, case_id=a.case_id, task_id=a.task_id,
-                        payload=a.payload, status=status, created_at=now, next_attempt_at=due, attempts=0,
-                        sent_at=sent_at)
+def _row(a: Announcement, channel, recipient, address, locale, now, due, status, sent_at=None, digest=False) -> dict:
+    return {"event": a.event, "event_key": a.key[:80], "channel": channel, "recipient": recipient,
+            "address": address, "locale": locale or "zh_CN", "urgent": a.urgent, "digest": digest,
+            "case_id": a.case_id, "task_id": a.task_id, "payload": a.payload, "status": status, "created_at": now,
+            "next_attempt_at": due, "attempts": 0, "last_error": None, "sent_at": sent_at, "read_at": None}
 
 
 def _mail_due(pref: preferences.Preferences, urgent: bool, now: datetime, settings: NotifySettings):
