@@ -83,3 +83,17 @@ def test_the_plans_list_shows_the_next_drill_and_an_overdue_one(login, web_desk)
     general, malicious = row("general_complaint"), row("malicious_complaint")
     assert "每 6 个月" in general and "下次演练" in general and "演练逾期" not in general
     assert "演练逾期" in malicious
+
+
+def test_a_drill_tasks_deadline_is_read_against_the_drills_clock_in_the_inbox(login, web_desk):
+    from datetime import timedelta
+
+    from engine.drills import lifecycle
+    # Simulated a month ago: by the real clock its first contact would be a month overdue; by the drill's it is not.
+    month_ago = web_desk.now - timedelta(days=30)
+    drill = web_desk.do(lifecycle.start_drill, "general_complaint", SCENARIO, {"intake": "intake1"}, "process_owner1",
+                        web_desk.now, sim_start=month_ago)
+    number = web_desk.do(lifecycle.drill_cases, drill.id)[0].number
+    page = login("intake").get("/?list=mine").get_data(as_text=True)
+    row = page[page.rindex("<tr", 0, page.index(number)):].split("</tr>")[0]
+    assert "drill" in row and "overdue" not in row and "badge overdue" not in row
