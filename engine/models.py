@@ -28,6 +28,12 @@ class TaskStatus(str, enum.Enum):
     CANCELLED = "cancelled"
 
 
+# The inbox's partial indexes, written out: the inbox's queries repeat these conditions with the status as a
+# literal, which both databases need to see that a query keeps within a partial index.
+OPEN_QUEUE_SQL = f"status = '{TaskStatus.OPEN.value}' AND assignee IS NULL AND escalated_from IS NULL"
+ESCALATED_QUEUE_SQL = f"status = '{TaskStatus.OPEN.value}' AND assignee IS NULL AND escalated_from IS NOT NULL"
+
+
 class TimerStatus(str, enum.Enum):
     WAITING = "waiting"
     FIRED = "fired"
@@ -168,12 +174,23 @@ class Task(Base):
     __tablename__ = "tasks"
     __table_args__ = (
         UniqueConstraint("case_id", "spiff_task_id"),
-        Index("ix_tasks_queue", "role", "status", "assignee", "due_sort", "id"),
-        Index("ix_tasks_assignee", "assignee", "status", "due_sort", "id"),
-        Index("ix_tasks_completed_by", "completed_by", "status", "completed_at"),
+        # The inbox walks these in (due_sort, id) order a page at a time (engine/views/inbox.py). Partial, so a
+        # role's queue is read from its own rows however many tasks the table holds; the escalated tasks are
+        # few and listed first; a role's have an index of their own rather than a search through its queue.
+        Index("ix_tasks_queue_due", "role", "due_sort", "id", postgresql_where=text(OPEN_QUEUE_SQL),
+              sqlite_where=text(OPEN_QUEUE_SQL)),
+        Index("ix_tasks_queue_escalated", "role", "due_sort", "id", postgresql_where=text(ESCALATED_QUEUE_SQL),
+              sqlite_where=text(ESCALATED_QUEUE_SQL)),
+        # Claimed tasks only: a queue's "assignee IS NULL" must not find this index, whose rows it would then sort.
+        Index("ix_tasks_claimed", "assignee", "status", "due_sort", "id", postgresql_where=text("assignee IS NOT NULL"),
+              sqlite_where=text("assignee IS NOT NULL")),
+        # Done, latest first: with id, so PostgreSQL too reads a page of ties on the completion time in order.
+        Index("ix_tasks_done", "completed_by", "status", "completed_at", "id"),
         Index("ix_tasks_escalated", "status", "escalated_from"),
         # /metrics counts open tasks (and the overdue ones) by role from this index alone (engine/ops/counts.py).
-        Index("ix_tasks_status_role", "status", "role", "due_sort"),
+        # By due_at, not due_sort: in due_sort order it would serve a queue page as well as the queue's own
+        # index, and SQLite, rating it higher, would then skip through the role's claimed and escalated rows.
+        Index("ix_tasks_status_role", "status", "role", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -21,7 +21,7 @@ from engine.plans import versions as plans
 from engine.views import inbox
 from webapp.db import reading, run, sessions
 from webapp.errors import error_body
-from webapp.limits import MAX_PAGE, int_arg, parse_json
+from webapp.limits import int_arg, parse_json
 from webapp.openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -155,15 +155,18 @@ def list_tasks():
     which = request.args.get("list", "mine")
     if which not in inbox.LISTS:
         raise BadRequest(f"list must be one of {', '.join(inbox.LISTS)}")
-    page, per_page = int_arg("page", 1, maximum=MAX_PAGE), int_arg("per_page", 50, maximum=inbox.MAX_PER_PAGE)
+    if "page" in request.args:   # a client still counting pages would get the first one forever
+        raise BadRequest("this list is paged by cursor: pass the 'next' of the previous answer as 'cursor'")
+    per_page = int_arg("per_page", 50, maximum=inbox.MAX_PER_PAGE)
     filters = inbox.InboxFilter(plan=request.args.get("plan") or None, grade=request.args.get("grade") or None,
-                                overdue=_flag("overdue"), page=page, per_page=per_page)
+                                overdue=_flag("overdue"), cursor=request.args.get("cursor") or None,
+                                per_page=per_page)
     with reading() as session:
         user = users.get_user(session, g.api_username)
         found = inbox.task_list(session, user, which, utcnow(), filters)
         rows = [task_json(t, user) for t in found.tasks]
-    return jsonify({"list": which, "page": found.page, "per_page": found.per_page, "has_next": found.has_next,
-                    "tasks": rows})
+    return jsonify({"list": which, "per_page": found.per_page, "has_next": found.has_next,
+                    "next": found.next_cursor, "previous": found.previous_cursor, "tasks": rows})
 
 
 def _task_response(task_id: int):

@@ -17,17 +17,17 @@ from engine.views import inbox
 from webapp.attachments import case_files, limits, received_files, storage
 from webapp.db import reading, run, sessions
 from webapp.i18n import due_phrase, form_title, localized_errors, localized_form, role_name, task_name
-from webapp.limits import MAX_PAGE, int_arg, parse_json
+from webapp.limits import parse_json
 from webapp.views import task_row
 
 bp = Blueprint("inbox", __name__)
 
 
 def _filters() -> inbox.InboxFilter:
-    page = int_arg("page", 1, maximum=MAX_PAGE)
     return inbox.InboxFilter(plan=request.args.get("plan") or None, grade=request.args.get("grade") or None,
-                             overdue=request.args.get("overdue") == "1", page=page,
+                             overdue=request.args.get("overdue") == "1",
                              search=request.args.get("q", "").strip()[:200] or None,
+                             cursor=request.args.get("cursor") or None,
                              per_page=current_app.config["INBOX_PAGE_SIZE"])
 
 

@@ -1,4 +1,4 @@
-"""Input limits: request size, JSON depth and text validity, integer ranges of ids and pages.
+"""Input limits: request size, JSON depth and text validity, integer ranges of ids and page sizes.
 
 Bad input is a 400, 404 or 413 with a clear message, never a 500: a huge number would
 overflow the database's integers, a lone surrogate or a NUL cannot be stored, and deeply
@@ -16,7 +16,6 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
 MAX_ID = 2**31 - 1            # ids are 32-bit integers on PostgreSQL
-MAX_PAGE = 100_000
 MAX_JSON_DEPTH = 32
 DEFAULT_MAX_REQUEST_BYTES = 16 * 1024 * 1024
 

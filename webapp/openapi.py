@@ -6,7 +6,8 @@ so the document changes when a plan is deployed.
 from __future__ import annotations
 
 from engine.forms.schema import form_schema
-from webapp.limits import MAX_ID, MAX_PAGE
+from engine.views.cursor import MAX_LENGTH as MAX_CURSOR_LENGTH
+from webapp.limits import MAX_ID
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -140,14 +141,21 @@ def openapi_document(start_forms: dict[str, tuple[str, dict]] | None = None,
                     {"name": "plan", "in": "query", "schema": {"type": "string"}},
                     {"name": "grade", "in": "query", "schema": {"type": "string"}},
                     {"name": "overdue", "in": "query", "schema": {"type": "boolean"}},
-                    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE,
-                                                               "default": 1}},
+                    {"name": "cursor", "in": "query", "schema": {"type": "string", "maxLength": MAX_CURSOR_LENGTH},
+                     "description": "where the page starts: the `next` (or `previous`) of an earlier answer for "
+                                    "the same list; leave it out for the first page"},
                     {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                                    "maximum": 200, "default": 50}}],
-                "responses": {"200": _json("tasks, soonest due first", {"type": "object", "properties": {
-                    "list": {"type": "string"}, "page": {"type": "integer"}, "per_page": {"type": "integer"},
-                    "has_next": {"type": "boolean"}, "tasks": {"type": "array", "items": TASK}}}),
-                    "400": _error("bad list, page, per_page or overdue"), "401": COMMON_ERRORS["401"]}}},
+                "responses": {"200": _json("tasks, escalated first, then soonest due (done: latest first)", {
+                    "type": "object", "properties": {
+                        "list": {"type": "string"}, "per_page": {"type": "integer"}, "has_next": {"type": "boolean"},
+                        "next": {"type": "string", "nullable": True,
+                                 "description": "cursor of the next page; null on the last page"},
+                        "previous": {"type": "string", "nullable": True,
+                                     "description": "cursor of the previous page; null on the first page"},
+                        "tasks": {"type": "array", "items": TASK}}}),
+                    "400": _error("bad list, cursor (code bad_cursor), per_page or overdue, or a 'page' argument"),
+                    "401": COMMON_ERRORS["401"]}}},
             "/api/v1/messages": {"post": {
                 "summary": "Deliver a message to the one case waiting for it (a written reply, a regulator's "
                            "notice, a hotline callback)", "tags": ["messages"], "security": [{"bearer": []}],

@@ -38,7 +38,7 @@ def read(session: Session, now: datetime) -> Counts:
     counts.open_tasks = dict(session.execute(select(Task.role, func.count()).where(open_task)
                                              .group_by(Task.role)).all())
     counts.overdue_tasks = dict(session.execute(select(Task.role, func.count())
-                                                .where(open_task, Task.due_sort < now).group_by(Task.role)).all())
+                                                .where(open_task, Task.due_at < now).group_by(Task.role)).all())
     counts.timers_due = session.execute(select(func.count()).select_from(Timer).where(
         Timer.status == _literal(TimerStatus.WAITING), Timer.fire_at <= now)).scalar_one()
     counts.incidents = session.execute(select(func.count()).select_from(Case).where(

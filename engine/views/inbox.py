@@ -1,26 +1,30 @@
-"""What a user may see in their inbox: three lists read from indexed task rows.
+"""What a user may see in their inbox: three lists read from indexed task rows, a page at a time.
 
 `mine` = open tasks I claimed, `queue` = open, unclaimed tasks of my roles, `done` =
-tasks I completed. Pages are fetched with one extra row to know whether another page
-follows: no COUNT over a queue that may hold tens of thousands of tasks.
+tasks I completed. Escalated tasks come first, then the soonest due, ties by id (done:
+most recently completed first). Pages are keyset pages: a page starts after the row its
+cursor names (engine/views/cursor.py), read from a partial index in that order
+(engine/models.py, Task), so a page costs the same with a thousand open tasks or a
+hundred thousand, and rows added or completed in between shift no other row. One extra
+row tells whether another page follows: no COUNT over the whole queue.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from engine.models import Case, PlanVersion, Task, TaskStatus, User
 from engine.people.privacy import may_see_contact
+from engine.views.cursor import BadCursor, Cursor, decode
 
 LISTS = ("mine", "queue", "done")
 MAX_PER_PAGE = 200
 # Tab counts stop here ("999+"): counting a queue of 100,000 rows on every page would cost as much as it.
 COUNT_CAP = 1000
-# More escalated tasks than this in one list are paged as ordinary ones (soonest due first).
-MAX_ESCALATED = 500
 
 
 @dataclass(frozen=True)
@@ -30,61 +34,160 @@ class InboxFilter:
     overdue: bool = False
     # A case number (or part of it), a complainant or a phone number; see `_searched`.
     search: str | None = None
-    page: int = 1
+    # Where the page starts: a cursor an earlier page gave out (its next or previous), or the first page.
+    cursor: str | None = None
     per_page: int = 50
 
 
 @dataclass
 class InboxPage:
     tasks: list[Task] = field(default_factory=list)
-    page: int = 1
     per_page: int = 50
-    has_next: bool = False
+    next_cursor: str | None = None       # None: this is the last page
+    previous_cursor: str | None = None   # None: this is the first page
+
+    @property
+    def has_next(self) -> bool:
+        return self.next_cursor is not None
+
+    @property
+    def has_previous(self) -> bool:
+        return self.previous_cursor is not None
+
+
+@dataclass(frozen=True)
+class _Section:
+    """A stretch of a list in one order: one condition per index range it merges (each role of a queue)."""
+
+    lanes: list
+    sort: object               # the column it is ordered by, then by id
+    descending: bool = False
+
+
+# Written as literals, not parameters: a partial index is only used for a query whose condition shows it
+# is within the index's own (see OPEN_QUEUE_SQL and its neighbours in engine/models.py).
+_OPEN = Task.status == literal_column(f"'{TaskStatus.OPEN.value}'")
+_COMPLETED = Task.status == literal_column(f"'{TaskStatus.COMPLETED.value}'")
+
+
+def _sections(user: User, which: str) -> list[_Section]:
+    if which not in LISTS:
+        raise ValueError(f"unknown list '{which}' (one of {', '.join(LISTS)})")
+    if which == "done":
+        return [_Section([and_(Task.completed_by == user.username, _COMPLETED, Task.completed_at.is_not(None))],
+                         Task.completed_at, descending=True)]
+    if which == "mine":
+        mine = and_(Task.assignee == user.username, _OPEN)
+        return [_Section([and_(mine, Task.escalated_from.is_not(None))], Task.due_sort),
+                _Section([and_(mine, Task.escalated_from.is_(None))], Task.due_sort)]
+    roles = sorted(user.role_keys)
+    return [_Section([and_(Task.role == role, _OPEN, Task.assignee.is_(None), Task.escalated_from.is_not(None))
+                      for role in roles], Task.due_sort),
+            _Section([and_(Task.role == role, _OPEN, Task.assignee.is_(None), Task.escalated_from.is_(None))
+                      for role in roles], Task.due_sort)]
 
 
 def task_list(session: Session, user: User, which: str, now: datetime,
               filters: InboxFilter = InboxFilter()) -> InboxPage:
-    """One page of a user's list: escalated tasks first, then soonest due (done: most recently completed first)."""
+    """One page of a user's list, from the start or from a cursor (BadCursor if it is not this list's)."""
     per_page = max(1, min(filters.per_page, MAX_PER_PAGE))
-    page = max(1, filters.page)
-    offset = (page - 1) * per_page
-    query = _filtered(_listed(select(Task), user, which), user, now, filters)
-    if which == "done":
-        query = query.order_by(Task.completed_at.desc(), Task.id.desc())
-        rows = list(session.execute(query.offset(offset).limit(per_page + 1)).scalars())
-        return InboxPage(rows[:per_page], page, per_page, has_next=len(rows) > per_page)
-    escalated = _escalated(session, user, which, now, filters)
-    if len(escalated) >= MAX_ESCALATED:  # an escalation storm: page everything by due time alone
-        escalated = []
-    rows = escalated[offset:offset + per_page + 1]
-    wanted = per_page + 1 - len(rows)
-    if wanted > 0:
-        ordinary = query.where(Task.escalated_from.is_(None)) if escalated else query
-        skip = max(0, offset - len(escalated))
-        rows += session.execute(ordinary.order_by(Task.due_sort, Task.id).offset(skip).limit(wanted)).scalars()
-    return InboxPage(rows[:per_page], page, per_page, has_next=len(rows) > per_page)
+    sections = _sections(user, which)
+    start = decode(filters.cursor, which) if filters.cursor else None
+    if start is not None and start.section >= len(sections):
+        raise BadCursor(f"the cursor is not one the '{which}' list gave out; start again from its first page")
+    rows = _walk(session, sections, start, per_page + 1, user, now, filters)
+    if start is None or not start.backward:
+        shown = rows[:per_page]
+        after = _cursor(which, sections, shown[-1], backward=False) if len(rows) > per_page else None
+        if start is None:
+            before = None
+        else:   # back from the first row shown, or from where this (emptied) page began
+            before = _cursor(which, sections, shown[0], backward=True) if shown else \
+                dataclasses.replace(start, backward=True).encode()
+        return InboxPage([task for _, task in shown], per_page, after, before)
+    if len(rows) <= per_page:   # back at the top: show the first page whole
+        return task_list(session, user, which, now, dataclasses.replace(filters, cursor=None))
+    shown = rows[:per_page][::-1]
+    return InboxPage([task for _, task in shown], per_page, _cursor(which, sections, shown[-1], backward=False),
+                     _cursor(which, sections, shown[0], backward=True))
+
+
+def _cursor(which: str, sections: list[_Section], row: tuple[int, Task], backward: bool) -> str:
+    section, task = row
+    return Cursor(which, section, getattr(task, sections[section].sort.key), task.id, backward).encode()
+
+
+def _walk(session: Session, sections: list[_Section], start: Cursor | None, wanted: int, user: User,
+          now: datetime, filters: InboxFilter) -> list[tuple[int, Task]]:
+    """Up to `wanted` rows from `start` on (or back from it), each with its section, section after section."""
+    backward = start is not None and start.backward
+    first = start.section if start is not None else 0
+    order = range(first, -1, -1) if backward else range(first, len(sections))
+    rows: list[tuple[int, Task]] = []
+    for index in order:
+        bound = start if start is not None and index == start.section else None
+        found = _read(session, sections[index], bound, backward, wanted - len(rows), user, now, filters)
+        rows += [(index, task) for task in found]
+        if len(rows) >= wanted:
+            break
+    return rows
+
+
+def _read(session: Session, section: _Section, bound: Cursor | None, backward: bool, limit: int, user: User,
+          now: datetime, filters: InboxFilter) -> list[Task]:
+    """The next `limit` rows of one section after `bound` (before it, going backward), in walking order.
+
+    Each lane (a role's index range) is read on its own, in index order with a limit, and the few rows
+    merged: a single query over several roles would have to sort all their rows. "After (time, id)" is
+    two ranges, the rest of the rows at that very time and the rows after it, because SQLite searches a
+    row value like (due_sort, id) > (?, ?) by its first column only, which would walk every row sharing
+    the time (all the tasks without a deadline share one).
+    """
+    ascending = section.descending == backward
+    key = section.sort
+
+    def walked(query):
+        order = (key.asc(), Task.id.asc()) if ascending else (key.desc(), Task.id.desc())
+        return query.order_by(*order).limit(limit)
+
+    def beyond(column, value):
+        return column > value if ascending else column < value
+
+    parts = []
+    for lane in section.lanes:
+        rows = _filtered(select(Task.id.label("id"), key.label("at")).where(lane), user, now, filters)
+        if bound is None:
+            parts.append(walked(rows))
+        else:
+            parts.append(walked(rows.where(key == bound.at, beyond(Task.id, bound.id))))
+            parts.append(walked(rows.where(beyond(key, bound.at))))
+    if not parts:
+        return []
+    # Each part in a subquery of its own: SQLite takes no ORDER BY or LIMIT on a bare member of a UNION.
+    picked = parts[0].subquery() if len(parts) == 1 else \
+        union_all(*(select(*part.subquery().c) for part in parts)).subquery()
+    order = (picked.c.at.asc(), picked.c.id.asc()) if ascending else (picked.c.at.desc(), picked.c.id.desc())
+    query = select(Task).join(picked, Task.id == picked.c.id).order_by(*order).limit(limit)
+    return list(session.execute(query).scalars())
 
 
 def list_count(session: Session, user: User, which: str, now: datetime, filters: InboxFilter = InboxFilter(),
                cap: int = COUNT_CAP) -> int:
-    """How many tasks a list holds, counted up to `cap` (a tab shows "999+" beyond)."""
-    ids = _filtered(_listed(select(Task.id), user, which), user, now, filters).limit(cap).subquery()
-    return session.execute(select(func.count()).select_from(ids)).scalar_one()
+    """How many tasks a list holds, counted up to `cap` (a tab shows "999+" beyond), from the list's indexes.
 
-
-def _listed(query, user: User, which: str, reach_escalated: bool = False):
-    if which not in LISTS:
-        raise ValueError(f"unknown list '{which}' (one of {', '.join(LISTS)})")
-    # For the escalated rows the list's own columns are wrapped, so the planner reaches them through
-    # ix_tasks_escalated (a handful of rows) instead of walking the whole queue in due order.
-    role = func.coalesce(Task.role, "") if reach_escalated else Task.role
-    assignee = func.coalesce(Task.assignee, "") if reach_escalated else Task.assignee
-    if which == "mine":
-        return query.where(assignee == user.username, Task.status == TaskStatus.OPEN)
-    if which == "queue":
-        unclaimed = (assignee == "") if reach_escalated else Task.assignee.is_(None)
-        return query.where(role.in_(sorted(user.role_keys)), Task.status == TaskStatus.OPEN, unclaimed)
-    return query.where(Task.completed_by == user.username, Task.status == TaskStatus.COMPLETED)
+    Each lane is counted in its index's order although order does not matter to a count: without it
+    PostgreSQL may read the table from the start until `cap` rows match, which is cheap only while
+    most rows belong to the list.
+    """
+    parts = [_filtered(select(Task.id.label("id")).where(lane), user, now, filters)
+             .order_by(section.sort, Task.id).limit(cap)
+             for section in _sections(user, which) for lane in section.lanes]
+    if not parts:
+        return 0
+    ids = union_all(*(select(*part.subquery().c) for part in parts)).subquery() if len(parts) > 1 else \
+        parts[0].subquery()
+    capped = select(ids.c.id).limit(cap).subquery()
+    return session.execute(select(func.count()).select_from(capped)).scalar_one()
 
 
 def _filtered(query, user: User, now: datetime, filters: InboxFilter):
@@ -98,8 +201,8 @@ def _filtered(query, user: User, now: datetime, filters: InboxFilter):
             query = query.where(Case.grade == filters.grade)
         if search:
             query = query.where(_searched(search, may_see_contact(user)))
-    if filters.overdue:
-        query = query.where(Task.due_at < now)
+    if filters.overdue:   # due_sort too: the walk in due order then stops at `now` instead of the list's end
+        query = query.where(Task.due_at < now, Task.due_sort < now)
     return query
 
 
@@ -111,12 +214,6 @@ def _searched(text: str, sees_identity: bool):
     if sees_identity:
         return or_(number, Case.complainant.like(pattern, escape="\\"), Case.contact.like(pattern, escape="\\"))
     return or_(number, Case.complainant == text, Case.contact == text)
-
-
-def _escalated(session: Session, user: User, which: str, now: datetime, filters: InboxFilter) -> list[Task]:
-    query = _filtered(_listed(select(Task), user, which, reach_escalated=True), user, now, filters)
-    query = query.where(Task.escalated_from > "").order_by(Task.due_sort, Task.id).limit(MAX_ESCALATED)
-    return list(session.execute(query).scalars())
 
 
 def plan_choices(session: Session) -> list[tuple[str, str]]:

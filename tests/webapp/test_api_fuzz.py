@@ -23,6 +23,12 @@ CONFIG = """
 [[operations]]
 include-path-regex = "/complete$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
+
+# A task list's cursor is opaque: any string fits the document, but only one the list gave out is
+# taken; anything else is a 400 (bad_cursor), tested in tests/webapp/test_inbox_pages.py.
+[[operations]]
+include-path-regex = "/tasks$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401"]
 """
 
 

@@ -137,13 +137,13 @@ def test_the_server_header_does_not_name_werkzeug_or_python(app):
 
 def test_huge_integers_in_paths_and_queries_are_404_or_400_not_500(api, login, registered):
     client, headers = api("intake")
-    assert client.get(f"/api/v1/tasks?page={HUGE}", headers=headers).status_code == 400
+    assert client.get(f"/api/v1/tasks?cursor={HUGE}", headers=headers).status_code == 400
     assert client.get(f"/api/v1/tasks?per_page={HUGE}", headers=headers).status_code == 400
     assert client.post(f"/api/v1/tasks/{HUGE}/complete", headers=headers, json={"data": {}}).status_code == 404
     assert client.post(f"/api/v1/tasks/{HUGE}/claim", headers=headers).status_code == 404
     page = login("intake")
     assert page.get(f"/tasks/{HUGE}").status_code == 404
-    assert page.get(f"/?page={HUGE}").status_code == 400
+    assert page.get(f"/?list=queue&cursor={HUGE}").status_code == 400
     owner = login("process_owner")
     assert owner.get(f"/plans/general_complaint/versions/{HUGE}").status_code == 404
     assert owner.get(f"/plans/general_complaint/versions/1?compare={HUGE}").status_code == 400
