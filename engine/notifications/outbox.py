@@ -99,8 +99,8 @@ def write(session: Session, announcement: Announcement, now: datetime, settings:
             if not hook.events or announcement.event in hook.events:
                 rows.append(_row(announcement, WEBHOOK, hook.name, hook.url, hook.locale, now, now,
                                  NotificationStatus.PENDING))
-    if rows:  # one multi-row INSERT: cheaper in the step than an ORM object per row
-        session.execute(insert(Notification), rows)
+    if rows:  # one INSERT … VALUES (…), (…) statement: cheaper in the step than a statement per row
+        session.execute(insert(Notification).values(rows))
     return len(rows)
 
 
