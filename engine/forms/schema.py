@@ -1,7 +1,7 @@
 """A form-js form as the JSON Schema of the data it accepts, for the API's OpenAPI document.
 
 It states what engine/forms/validation.py checks, so a client (or a fuzzer) that follows it sends data
-the server accepts: required fields, text lengths and patterns, number ranges, options,
+the server accepts, and only such data: required fields, null for an optional field (read as empty), text lengths and patterns, number ranges, options,
 no undeclared fields. Text of a required field needs a non-blank character (blank counts
 as empty). A field with a condition (`conditional.hide`) is checked only while shown: the
 plain conditions `=other != "value"` and `=other = "value"` become an anyOf; any other
@@ -83,6 +83,11 @@ def field_schema(component: dict) -> dict:
         schema = {"type": "string", "format": "date" if component.get("subtype") == "date" else "date-time"}
     else:
         schema = _text(rules, required)
+    if not required:
+        # An optional field may be sent as null: the server reads it as left empty (OpenAPI 3.0 spelling).
+        schema["nullable"] = True
+        if "enum" in schema:
+            schema["enum"] = [*schema["enum"], None]
     label = component.get("label") or component.get("key")
     if component.get("properties", {}).get("label_en"):
         label = f"{label} / {component['properties']['label_en']}"
