@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -135,6 +136,7 @@ def stores(backend: str, tags: list[str]):
     finally:
         for store in made:
             store.close()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 # --- worker processes -----------------------------------------------------------------------------
