@@ -55,6 +55,11 @@ class SyncOutcome:
     completed: bool = False
 
 
+# Set on a workflow by runtime.run_engine: the wall-clock time (as SpiffWorkflow stamps task state changes)
+# when its latest run began, so a sync can tell what changed in this step.
+STEP_STARTED = "_planflow_step_started"
+
+
 def ready_user_tasks(workflow: BpmnWorkflow) -> list:
     return [t for t in all_tasks(workflow) if t.state == TaskState.READY and t.task_spec.manual]
 
@@ -116,7 +121,48 @@ def _sync_timers(session, case, workflow, now, actor, outcome) -> dict[str, Time
             outcome.fired_timers.append(row)
             audit.record(session, audit.EventKind.TIMER_FIRED, actor, now, case=case, element_id=row.element_id,
                          payload={"due_at": row.due_at.isoformat(), "attached_to": row.attached_to})
+    _record_fired_within_step(session, case, workflow, now, actor, outcome, set(existing))
     return rows
+
+
+def _record_fired_within_step(session, case, workflow, now, actor, outcome, known: set[str]) -> None:
+    """Timers that started and fired in this very step, e.g. a deadline already past when the complaint
+    was registered late: they never waited, so no row saw them, but the miss must be on record like any other.
+
+    The task such a timer guards was cancelled before anyone was offered it; it gets a cancelled
+    row with its deadline, so the review lists it as escalated.
+    """
+    started = getattr(workflow, STEP_STARTED, None)
+    if started is None:
+        return
+    candidates = [task for task in all_tasks(workflow)
+                  if task.state == TaskState.COMPLETED and task.last_state_change >= started and is_timer(task)
+                  and str(task.id) not in known and _timer_branch_taken(task) and timer_due(task) is not None]
+    if not candidates:
+        return
+    recorded = set(session.execute(select(Timer.spiff_task_id).where(Timer.case_id == case.id)).scalars())
+    task_rows = set(session.execute(select(Task.spiff_task_id).where(Task.case_id == case.id)).scalars())
+    for task in candidates:
+        if str(task.id) in recorded:
+            continue
+        due, host = timer_due(task), attached_task(task)
+        row = Timer(case_id=case.id, spiff_task_id=str(task.id), element_id=task.task_spec.bpmn_id,
+                    attached_to=host.task_spec.bpmn_id if host else None, due_at=due, fire_at=due, started_at=now,
+                    provisional_years=[], status=TimerStatus.FIRED, fired_at=now)
+        session.add(row)
+        outcome.fired_timers.append(row)
+        audit.record(session, audit.EventKind.TIMER_FIRED, actor, now, case=case, element_id=row.element_id,
+                     payload={"due_at": due.isoformat(), "attached_to": row.attached_to,
+                              "already_due_when_started": True})
+        if host is not None and host.state == TaskState.CANCELLED and host.task_spec.manual \
+                and str(host.id) not in task_rows:
+            spec = host.task_spec
+            missed = Task(case=case, spiff_task_id=str(host.id), element_id=spec.bpmn_id,
+                          name=spec.bpmn_name or spec.bpmn_id, name_en=english_name(spec), role=spec.lane or "",
+                          form_key=getattr(getattr(spec, "form", None), "key", None), status=TaskStatus.CANCELLED,
+                          created_at=now, due_at=due, due_sort=due, due_provisional=False)
+            session.add(missed)
+            outcome.cancelled_tasks.append(missed)
 
 
 def _timer_branch_taken(task) -> bool:

@@ -118,6 +118,7 @@ def run_engine(workflow: BpmnWorkflow, action: Callable[[], object] | None = Non
                budget: StepBudget | None = None) -> None:
     """Apply `action` (if any), then run the engine to rest; every engine failure becomes CaseEngineError."""
     steps = _Steps(budget or BUDGET)
+    setattr(workflow, rows.STEP_STARTED, time.time())
     try:
         if action is not None:
             action()

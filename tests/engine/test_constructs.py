@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine.cases import messages
+from engine.cases import messages, runtime
 from engine.cases import use_cases as cases
 from engine.db import transaction
 from engine.errors import CaseEngineError, Conflict, NotFound
@@ -251,7 +251,9 @@ def _incident(desk, number: str):
         return case.status.value, case.incident, kinds
 
 
-def test_a_loop_without_a_waiting_step_is_an_incident_not_a_completed_case(construct_desk):
+def test_a_loop_without_a_waiting_step_is_an_incident_not_a_completed_case(construct_desk, monkeypatch):
+    # The step count must stop it, not the clock: a busy machine may be slower than 1,000 steps in 10 s.
+    monkeypatch.setattr(runtime, "BUDGET", runtime.StepBudget(seconds=300))
     number = construct_desk.start("ct_runaway_loop", {"n": 0}, "handler1")
     status, incident, kinds = _incident(construct_desk, number)
     assert status == "running" and "case_completed" not in kinds
