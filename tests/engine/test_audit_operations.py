@@ -11,6 +11,7 @@ from sqlalchemy import select, text, update
 
 from engine.calendar.working_days import WorkingCalendar
 from engine.cases import timers
+from engine.records.audit import checkpoints
 from engine.cli import main
 from engine.db import transaction
 from engine.errors import PlanFlowError
@@ -31,6 +32,8 @@ def cli(desk, *args):
 def test_the_worker_anchors_once_its_interval_has_passed(desk, audit_dir, monkeypatch):
     desk.start("general_complaint", REGISTRATION)
     monkeypatch.setenv("PLANFLOW_AUDIT_ANCHOR_MINUTES", "0.001")  # 60 ms
+    # Intervals are kept per session factory object; an earlier test's factory may have had this one's id.
+    monkeypatch.setattr(checkpoints, "_last_anchor", {})
     timers.run_worker(desk.session_factory, 0, once=True)
     assert not (audit_dir / "checkpoints.jsonl").exists()  # the first pass only starts the interval
     time.sleep(0.1)
