@@ -27,7 +27,9 @@ class Counts:
 
 def read(session: Session, now: datetime) -> Counts:
     counts = Counts()
+    # Drill cases are rehearsals: real work's figures never count them (their deadlines run on a simulated clock).
     per_version = session.execute(select(Case.plan_version_id, Case.status, func.count())
+                                  .where(Case.drill_id.is_(None))
                                   .group_by(Case.plan_version_id, Case.status)).all()
     plans = dict(session.execute(select(PlanVersion.id, PlanVersion.plan_key)).all()) if per_version else {}
     for version_id, status, n in per_version:
@@ -35,14 +37,17 @@ def read(session: Session, now: datetime) -> Counts:
         counts.cases[key] = counts.cases.get(key, 0) + n
     # Statuses written out, not bound: both databases then see that a query keeps within a partial index.
     open_task = Task.status == _literal(TaskStatus.OPEN)
-    counts.open_tasks = dict(session.execute(select(Task.role, func.count()).where(open_task)
+    real_task = Task.case_id.in_(select(Case.id).where(Case.drill_id.is_(None)))
+    counts.open_tasks = dict(session.execute(select(Task.role, func.count()).where(open_task, real_task)
                                              .group_by(Task.role)).all())
     counts.overdue_tasks = dict(session.execute(select(Task.role, func.count())
-                                                .where(open_task, Task.due_at < now).group_by(Task.role)).all())
+                                                .where(open_task, real_task, Task.due_at < now)
+                                                .group_by(Task.role)).all())
+    # The worker's backlog: a drill's timers are mapped to real time and are the worker's work too.
     counts.timers_due = session.execute(select(func.count()).select_from(Timer).where(
         Timer.status == _literal(TimerStatus.WAITING), Timer.fire_at <= now)).scalar_one()
     counts.incidents = session.execute(select(func.count()).select_from(Case).where(
-        Case.status == _literal(CaseStatus.RUNNING), Case.incident.is_not(None))).scalar_one()
+        Case.status == _literal(CaseStatus.RUNNING), Case.incident.is_not(None), Case.drill_id.is_(None))).scalar_one()
     counts.workers = list(session.execute(select(WorkerHeartbeat).order_by(WorkerHeartbeat.name)).scalars())
     return counts
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from engine.calendar.working_days import WorkingCalendar
 from engine.drills import lifecycle
 from engine.models import PlanVersion
+from engine.ops import counts
 from engine.people.users import get_user
 from engine.views import inbox, review, team
 from tests.engine.test_drills import SCENARIO
@@ -19,7 +20,8 @@ REGISTRATION = {"complainant": "王女士", "contact": "13800000000", "channel":
 
 
 def real_figures(desk) -> dict:
-    """Everything real work is counted in: the case list, the monthly report, the heatmap, the team view."""
+    """Everything real work is counted in: the case list, the monthly report, the heatmap, the team view,
+    the figures /metrics reports."""
     with desk.session_factory() as session:
         version = session.execute(select(PlanVersion).where(PlanVersion.plan_key == "general_complaint")
                                   .order_by(PlanVersion.version.desc())).scalars().first()
@@ -32,6 +34,8 @@ def real_figures(desk) -> dict:
             "heatmap": [asdict(e) for e in review.heatmap(session, version.id)],
             "team": sorted((t.task.id, t.state) for t in view.tasks),
             "team_groups": {str(k): dict(v) for k, v in view.groups.items()},
+            "metrics": {name: value for name, value in vars(counts.read(session, desk.now)).items()
+                        if name != "workers"},
         }
 
 
