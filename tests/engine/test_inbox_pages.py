@@ -151,9 +151,10 @@ def test_a_cursor_of_another_list_is_refused(walker):
 LARGE = 20_000
 
 
-def large_inbox(desk) -> None:
+def large_inbox(desk, analyzed: bool) -> None:
     """A deep handler queue (ties on the due time included), a few escalations, other roles' work,
-    and many tasks claimed and completed by handler1 and others; then fresh planner statistics."""
+    and many tasks claimed and completed by handler1 and others; then, if `analyzed`, fresh planner
+    statistics (without, the planner goes by its defaults, as on a new database)."""
     rng = random.Random(5)
     moments = [desk.now + timedelta(minutes=rng.randrange(0, 20_000)) for _ in range(2_000)] + [NO_DEADLINE]
     rows = [{"role": "handler", "due_sort": rng.choice(moments)} for _ in range(LARGE)]
@@ -168,7 +169,8 @@ def large_inbox(desk) -> None:
                   "completed_at": desk.now - timedelta(minutes=rng.randrange(0, 50_000))} for _ in range(3_000)]
     for start in range(0, len(rows), 5_000):
         desk.do(insert_tasks, desk.now, rows[start:start + 5_000])
-    desk.do(lambda session: session.execute(text("ANALYZE")))
+    if analyzed:
+        desk.do(lambda session: session.execute(text("ANALYZE")))
 
 
 def planned_statements(desk, read) -> list[tuple[str, object]]:
@@ -214,8 +216,9 @@ def _plan_nodes(node):
 
 @pytest.mark.parametrize("which, index", [("queue", "ix_tasks_queue_due"), ("mine", "ix_tasks_claimed"),
                                           ("done", "ix_tasks_done")])
-def test_each_list_reads_its_index_in_order_after_analyze(desk, which, index):
-    large_inbox(desk)
+@pytest.mark.parametrize("analyzed", [True, False], ids=["after-analyze", "no-statistics"])
+def test_each_list_reads_its_index_in_order(desk, which, index, analyzed):
+    large_inbox(desk, analyzed)
 
     def read_three_pages(session):
         user = users.get_user(session, "handler1")
@@ -233,4 +236,8 @@ def test_each_list_reads_its_index_in_order_after_analyze(desk, which, index):
             problems = {"scan": problems["scan"]}
         elif "count(*)" in statement:   # a count needs its rows, not their order
             problems.pop("sort")
+        if (any(problems.values()) and which == "mine" and "count(*)" in statement and not analyzed
+                and desk.session_factory.kw["bind"].dialect.name == "postgresql"):
+            pytest.xfail("PostgreSQL without statistics (before autovacuum's first ANALYZE) reads the whole table "
+                         "to count a user's claimed tasks")
         assert not any(problems.values()), f"{statement}\n{problems}"
