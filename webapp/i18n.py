@@ -182,7 +182,7 @@ def init_app(app) -> None:
     app.jinja_env.filters["due_time"] = due_time
     app.jinja_env.filters["role_label"] = role_name
     from webapp import readable  # it reads the database; i18n itself does not
-    from webapp.widget_words import decision_words, diagram_words, form_editor_words
+    from webapp.widget_words import date_picker_words, decision_words, diagram_words, form_editor_words
     readable.init_app(app)
     app.jinja_env.globals.update(diagram_words=diagram_words, decision_words=decision_words,
-                                 form_editor_words=form_editor_words)
+                                 form_editor_words=form_editor_words, date_picker_words=date_picker_words)

@@ -9,7 +9,7 @@ catalogue (webapp/translations, msgctxt = the editor) so one file holds every wo
 """
 from __future__ import annotations
 
-from flask_babel import pgettext
+from flask_babel import get_locale, pgettext
 
 from webapp.i18n import english
 
@@ -27,6 +27,40 @@ def decision_words() -> dict[str, str]:
 def form_editor_words() -> dict[str, str]:
     """The form-js editor's palette, properties panel and canvas chrome."""
     return _words("form-js", FORM_JS)
+
+
+def date_picker_words() -> dict:
+    """flatpickr's calendar inside the form-js viewer (task and registration forms).
+
+    form-js opens flatpickr with its English defaults and offers no locale option, so the page hands
+    webapp/static/planflow-form.js the settings to give each calendar once it exists: a flatpickr
+    `locale` (month and weekday names and the first day of the week from the language's CLDR data,
+    the aria labels from the catalogue), the days' aria date format, and the letters of the date and
+    time placeholders form-js writes ("yyyy/mm/dd" in the browser's order, "hh:mm"; "mm" is the month
+    in one and the minutes in the other). English pages get {}.
+    """
+    if english():
+        return {}
+    locale = get_locale()
+    months, days = locale.months["format"], locale.days["format"]
+    sunday_first = [6, 0, 1, 2, 3, 4, 5]  # CLDR counts days from Monday, flatpickr from Sunday
+    return {
+        "locale": {
+            "months": {"longhand": [months["wide"][m] for m in range(1, 13)],
+                       "shorthand": [months["abbreviated"][m] for m in range(1, 13)]},
+            "weekdays": {"longhand": [days["wide"][d] for d in sunday_first],
+                         "shorthand": [days["abbreviated"][d] for d in sunday_first]},
+            "firstDayOfWeek": (locale.first_week_day + 1) % 7,
+            "monthAriaLabel": pgettext("flatpickr", "Month"), "yearAriaLabel": pgettext("flatpickr", "Year"),
+            "hourAriaLabel": pgettext("flatpickr", "Hour"), "minuteAriaLabel": pgettext("flatpickr", "Minute"),
+            "rangeSeparator": pgettext("flatpickr", " to "), "weekAbbreviation": pgettext("flatpickr", "Wk"),
+            "scrollTitle": pgettext("flatpickr", "Scroll to increment"),
+            "toggleTitle": pgettext("flatpickr", "Click to toggle"),
+        },
+        "ariaDateFormat": pgettext("flatpickr", "F j, Y"),
+        "datePlaceholder": {letters: pgettext("date placeholder", letters) for letters in ("yyyy", "mm", "dd")},
+        "timePlaceholder": {letters: pgettext("time placeholder", letters) for letters in ("hh", "mm")},
+    }
 
 
 def _words(context: str, templates: tuple[str, ...]) -> dict[str, str]:

@@ -9,6 +9,8 @@ from tests.browser.pages import log_in, submit_form
 
 CJK = re.compile(r"[\u3400-\u9fff]")
 ENGLISH_WORDS = re.compile(r"\b(Field|Select|Search|required|results|Browse)\b")
+CALENDAR_ENGLISH = re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|November|"
+                              r"December|Sun|Mon|Tue|Wed|Thu|Fri|Sat|Month|Year)\b")
 
 
 def test_form_js_messages_are_chinese_on_chinese_pages(browser, live_server, screenshot):
@@ -20,6 +22,21 @@ def test_form_js_messages_are_chinese_on_chinese_pages(browser, live_server, scr
     form_text = intake.inner_text("#pf-form")
     assert "请选择" in form_text and not ENGLISH_WORDS.search(form_text), form_text
     screenshot(intake, "register-zh-errors")
+
+    # The date picker form-js brings (flatpickr): months, weekdays (Monday first), what a screen
+    # reader hears for each day and the placeholders, all in Chinese; choosing a day still works.
+    intake.click("#pf-form .fjs-datepicker input.fjs-input")
+    calendar = intake.locator("#pf-form .flatpickr-calendar.open")
+    expect(calendar.locator(".flatpickr-weekday").first).to_have_text("周一")
+    words = calendar.evaluate("c => [c.innerText, ...Array.from(c.querySelectorAll('[aria-label]'), "
+                              "(e) => e.getAttribute('aria-label'))].join(' ')")
+    assert "十二月" in words and not CALENDAR_ENGLISH.search(words), words
+    placeholders = intake.eval_on_selector_all("#pf-form .fjs-datetime-subsection input.fjs-input",
+                                               "es => es.map(e => e.placeholder)")
+    assert len(placeholders) == 2 and not any(re.search("[A-Za-z]", p) for p in placeholders), placeholders
+    screenshot(intake, "register-zh-date-picker")
+    calendar.locator(".flatpickr-day.today").click()
+    expect(intake.locator("#pf-form .fjs-datepicker input.fjs-input")).to_have_value(re.compile(r"^\d{4}/\d{1,2}/\d{1,2}$"))
 
 
 def test_rendered_english_pages_hold_no_chinese(browser, live_server, web_desk, screenshot):

@@ -23,3 +23,18 @@ def test_each_editor_word_is_translated_with_its_placeholders(app, words, templa
         assert set(re.findall(r"{[^}]+}", text)) == set(re.findall(r"{[^}]+}", template)), (template, text)
     with app.test_request_context(headers={"Accept-Language": "en"}):
         assert words() == {}
+
+
+def test_the_date_picker_gets_the_pages_months_weekdays_and_placeholders(app):
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        words = widget_words.date_picker_words()
+    locale = words["locale"]
+    names = [*locale["months"]["longhand"], *locale["months"]["shorthand"], *locale["weekdays"]["longhand"],
+             *locale["weekdays"]["shorthand"], locale["monthAriaLabel"], locale["yearAriaLabel"],
+             *words["datePlaceholder"].values(), *words["timePlaceholder"].values()]
+    assert all(CJK.search(name) for name in names), names
+    assert len(locale["months"]["longhand"]) == 12 and locale["weekdays"]["longhand"][0] == "星期日"  # flatpickr: Sunday
+    assert locale["firstDayOfWeek"] == 1  # a Chinese calendar starts on Monday
+    assert words["datePlaceholder"]["mm"] != words["timePlaceholder"]["mm"]  # month, minutes
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert widget_words.date_picker_words() == {}

@@ -10,6 +10,7 @@
   var messages = JSON.parse(mount.dataset.messages || '[]').map(function (pair) {
     return [new RegExp(pair[0]), pair[1]];
   });
+  var calendar = JSON.parse(mount.dataset.calendar || '{}');
 
   // form-js has no translation hook for its own words ("Field is required.", "Select"): put the page's
   // language in their place as they appear.
@@ -32,6 +33,40 @@
     Array.prototype.slice.call(root.querySelectorAll('[placeholder]')).forEach(function (input) {
       var text = translated(input.getAttribute('placeholder'));
       if (text !== null) { input.setAttribute('placeholder', text); }
+    });
+  }
+
+  // A date field's placeholder is letters in the browser's order ("yyyy/mm/dd"), a time field's
+  // "hh:mm": each run of letters becomes the page's word for it, the separators stay.
+  function lettersIn(input, letters) {
+    var placeholder = input.getAttribute('placeholder');
+    if (!letters || !placeholder) { return; }
+    input.setAttribute('placeholder', placeholder.replace(/[a-z]+/g, function (run) {
+      return Object.prototype.hasOwnProperty.call(letters, run) ? letters[run] : run;
+    }));
+  }
+
+  // form-js opens each date picker (flatpickr) in English and has no option for its language: give
+  // every calendar the page's once it exists (flatpickr keeps its instance on the input). set()
+  // redraws months, weekdays and days; the month list's and year field's labels were written when
+  // the calendar was made, so they are put right here.
+  function localizeCalendars(root) {
+    if (!calendar.locale) { return; }
+    Array.prototype.slice.call(root.querySelectorAll('input.flatpickr-input')).forEach(function (input) {
+      lettersIn(input, calendar.datePlaceholder);
+      var picker = input._flatpickr;
+      if (!picker || picker.pfLocalized) { return; }
+      picker.pfLocalized = true;
+      picker.set({ locale: calendar.locale, ariaDateFormat: calendar.ariaDateFormat });
+      if (picker.monthsDropdownContainer) {
+        picker.monthsDropdownContainer.setAttribute('aria-label', calendar.locale.monthAriaLabel);
+      }
+      (picker.yearElements || []).forEach(function (year) {
+        year.setAttribute('aria-label', calendar.locale.yearAriaLabel);
+      });
+    });
+    Array.prototype.slice.call(root.querySelectorAll('.fjs-timepicker input')).forEach(function (input) {
+      lettersIn(input, calendar.timePlaceholder);
     });
   }
 
@@ -92,7 +127,8 @@
     .then(function (form) {
     showServerErrors();
     translateWidget(mount);
-    new MutationObserver(function () { translateWidget(mount); })
+    localizeCalendars(mount);
+    new MutationObserver(function () { translateWidget(mount); localizeCalendars(mount); })
       .observe(mount, { childList: true, subtree: true, characterData: true });
     form.on('submit', function (event) {
       if (Object.keys(event.errors || {}).length) { return; }
