@@ -11,7 +11,7 @@ import copy
 from datetime import datetime, timedelta
 
 from flask import request
-from flask_babel import Babel, get_locale, ngettext
+from flask_babel import Babel, get_locale, ngettext, pgettext
 from flask_babel import gettext as _
 from flask_babel import gettext as translate
 from flask_login import current_user
@@ -171,6 +171,8 @@ def form_widget_messages() -> list[tuple[str, str]]:
         (r"^Select$", _("Select")), (r"^Search$", _("Search")), (r"^No results$", _("No results")),
         (r"^All values selected$", _("All values selected")), (r"^No files selected$", _("No files selected")),
         (r"^Browse$", _("Browse")),
+        # The hover text of the bpmn.io logo (the logo and its link stay as form-js draws them).
+        (r"^Powered by bpmn\.io$", pgettext("form-js", "Powered by bpmn.io")),
     ]
 
 
@@ -181,8 +183,10 @@ def init_app(app) -> None:
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["due_time"] = due_time
     app.jinja_env.filters["role_label"] = role_name
-    from webapp import readable  # it reads the database; i18n itself does not
-    from webapp.widget_words import date_picker_words, decision_words, diagram_words, form_editor_words
+    # Imported here: readable reads the database (i18n itself does not), widget_words imports i18n.
+    from webapp import readable, widget_words
     readable.init_app(app)
-    app.jinja_env.globals.update(diagram_words=diagram_words, decision_words=decision_words,
-                                 form_editor_words=form_editor_words, date_picker_words=date_picker_words)
+    app.jinja_env.globals.update(
+        diagram_words=widget_words.diagram_words, decision_words=widget_words.decision_words,
+        form_editor_words=widget_words.form_editor_words, date_picker_words=widget_words.date_picker_words,
+        viewer_words=widget_words.viewer_words)

@@ -24,6 +24,11 @@ def decision_words() -> dict[str, str]:
     return _words("dmn-js", DMN_JS)
 
 
+def viewer_words() -> dict[str, str]:
+    """A read-only bpmn-js diagram's own words: only the bpmn.io logo's hover text."""
+    return _words("bpmn-js", ("Powered by bpmn.io",))
+
+
 def form_editor_words() -> dict[str, str]:
     """The form-js editor's palette, properties panel and canvas chrome."""
     return _words("form-js", FORM_JS)

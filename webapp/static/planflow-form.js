@@ -30,9 +30,11 @@
       var text = translated(node.nodeValue);
       if (text !== null) { node.nodeValue = text; }
     }
-    Array.prototype.slice.call(root.querySelectorAll('[placeholder]')).forEach(function (input) {
-      var text = translated(input.getAttribute('placeholder'));
-      if (text !== null) { input.setAttribute('placeholder', text); }
+    ['placeholder', 'title'].forEach(function (name) {
+      Array.prototype.slice.call(root.querySelectorAll('[' + name + ']')).forEach(function (element) {
+        var text = translated(element.getAttribute(name));
+        if (text !== null) { element.setAttribute(name, text); }
+      });
     });
   }
 

@@ -16,7 +16,7 @@ import { errorMessage, getJSON, postJSON } from './api.js';
 import { findShape, fitDiagram, itemId, markOnly } from './canvas.js';
 import { messages } from './messages.js';
 import { ProblemsPanel } from './problems.js';
-import { pageWords, translateInPlace, translateModule } from './words.js';
+import { pageWords, titleProjectLogo, translateInPlace, translateModule } from './words.js';
 
 export { view } from './viewer.js';
 
@@ -55,6 +55,7 @@ export async function mount(root) {
     moddleExtensions: { camunda: camundaModdle },
     linting: { bpmnlint: lintConfig, active: true },
   });
+  titleProjectLogo(document.querySelector('#pf-canvas'), words);
 
   // The properties panel's own parts (list buttons, section markers) do not ask the translate
   // service; their words are put in place as they appear. The header names the element: plan text.

@@ -6,12 +6,14 @@ import camundaModdle from 'camunda-bpmn-moddle/resources/camunda.json';
 import { getJSON } from './api.js';
 import { fitDiagram, itemId, markOnly } from './canvas.js';
 import { messages } from './messages.js';
+import { pageWords, titleProjectLogo } from './words.js';
 
 /** Shows the plan of `root.dataset.xmlUrl` in `#pf-canvas` (or root); resolves to the viewer. */
 export async function view(root) {
   const t = messages(root);
   const container = root.querySelector('#pf-canvas') || root;
   const viewer = new NavigatedViewer({ container, moddleExtensions: { camunda: camundaModdle } });
+  titleProjectLogo(container, pageWords(root, 'viewerWords'));
   const status = document.querySelector('#pf-status');
   const plan = await getJSON(root.dataset.xmlUrl);
   if (!plan.ok || !plan.body) {

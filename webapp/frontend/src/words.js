@@ -61,6 +61,17 @@ export function translateModule(words) {
   return { translate: ['value', translator(words)] };
 }
 
+/**
+ * The bpmn.io logo bpmn-js draws in `container`, with its hover text in the page's language. The
+ * logo, its link to bpmn.io and its place stay exactly as the library draws them (its licence
+ * requires that); only the title a pointer shows follows the page.
+ */
+export function titleProjectLogo(container, words) {
+  const logo = container && container.querySelector('.bjs-powered-by');
+  const title = logo && translator(words)(logo.getAttribute('title') || '');
+  if (title) logo.setAttribute('title', title);
+}
+
 const ATTRIBUTES = ['title', 'placeholder', 'aria-label'];
 
 /**
