@@ -113,6 +113,9 @@ class PlanVersion(Base):
     assets: Mapped[dict] = mapped_column(JSON, deferred=True)
     deployed_by: Mapped[str] = mapped_column(String(80))
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A draft stored only so a drill can run it (plans.versions.store_drill_only): never the plan's current
+    # version, never listed, never a migration target; numbered -1, -2, … so it can never outrank a deploy.
+    drill_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
     @property
     def forms(self) -> dict[str, dict]:
@@ -544,6 +547,8 @@ class Drill(Base):
     sim_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sim_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The plan draft revision drilled, when the drill runs a draft rather than the deployed version.
+    draft_revision: Mapped[int | None] = mapped_column(Integer)
     # The after-action report as computed when the drill ended (engine/drills/report.py).
     report: Mapped[dict | None] = mapped_column(JSON)
 

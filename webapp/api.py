@@ -75,6 +75,7 @@ def task_json(task, viewer) -> dict:
         "name": task.name, "name_en": task.name_en, "role": task.role, "form_key": task.form_key,
         "status": task.status.value, "assignee": task.assignee, "created_at": _iso(task.created_at),
         "due_at": _iso(task.due_at), "due_provisional": task.due_provisional,
+        "drill": case.drill_id is not None,
         "overdue": task.status.value == "open" and task.due_at is not None and task.due_at <= utcnow(),
         "escalated_from": task.escalated_from, "completed_by": task.completed_by,
         "completed_at": _iso(task.completed_at), "grade": case.grade,

@@ -22,18 +22,20 @@ from sqlalchemy import select
 from engine.calendar import store as calendar_store
 from engine.calendar.clock import utcnow
 from engine.drills import actions, clock, injects, lifecycle, live, report
-from engine.errors import PlanFlowError
+from engine.errors import DeployRejected, PlanFlowError
 from engine.models import User, UserRole
 from engine.people.roles import LANE_ROLES
 from engine.people.users import get_user
+from engine.plans import drafts as plan_drafts
 from engine.plans import versions as plans
 from engine.views import review
 from webapp.auth import role_required
 from webapp.db import reading, run
-from webapp.i18n import due_phrase, role_name
+from webapp.i18n import due_phrase, problem_message, role_name
 
 bp = Blueprint("drills", __name__, url_prefix="/drills")
 CONTROLLERS = tuple(sorted(lifecycle.CONTROLLER_ROLES))
+DRAFTS_OFFERED = 10  # the newest draft revisions of each plan offered for a drill
 
 
 def _holders(session) -> dict[str, list[str]]:
@@ -52,8 +54,9 @@ def index():
     with reading() as session:
         drills = live.list_drills(session)
         keys = plans.plan_keys(session)
+        drafts = {key: plan_drafts.list_drafts(session, key, DRAFTS_OFFERED) for key in keys}
         holders = _holders(session)
-    return render_template("drills/index.html", drills=drills, plan_keys=keys, holders=holders,
+    return render_template("drills/index.html", drills=drills, plan_keys=keys, holders=holders, drafts=drafts,
                            role_name=role_name, values=request.args)
 
 
@@ -70,8 +73,24 @@ def start():
         return redirect(url_for("drills.index"))
     participants = {key[len("participant_"):]: value for key, value in form.items()
                     if key.startswith("participant_") and value}
-    drill = run(lifecycle.start_drill, form.get("plan", ""), scenario, participants, current_user.username,
-                utcnow(), scale=form.get("scale") or None, sim_start=sim_start, title=form.get("title", ""))
+    plan_key, draft = form.get("plan", ""), None
+    if form.get("draft"):
+        draft_plan, _sep, revision = form["draft"].rpartition(":")
+        if draft_plan != plan_key or not revision.isdigit():
+            flash(_("The draft chosen (%(draft)s) is not a draft of the plan chosen (%(plan)s).",
+                    draft=form["draft"], plan=plan_key), "error")
+            return redirect(url_for("drills.index", plan=plan_key))
+        draft = int(revision)
+    try:
+        drill = run(lifecycle.start_drill, plan_key, scenario, participants, current_user.username, utcnow(),
+                    scale=form.get("scale") or None, sim_start=sim_start, title=form.get("title", ""), draft=draft)
+    except DeployRejected as rejected:
+        flash(_("Draft revision %(revision)s cannot be drilled: a deploy of it would be refused.", revision=draft),
+              "error")
+        for problem in rejected.problems:
+            where = ":".join(part for part in (problem.file, problem.element_id) if part)
+            flash(f"{where}: {problem_message(problem)}" if where else problem_message(problem), "error")
+        return redirect(url_for("drills.index", plan=plan_key))
     flash(_("Drill %(id)d started.", id=drill.id), "success")
     return redirect(url_for("drills.controller", drill_id=drill.id))
 

@@ -93,6 +93,8 @@ def openapi_document(start_forms: dict[str, tuple[str, dict]] | None = None,
                     "created_at": {"type": "string", "format": "date-time"},
                     "due_at": {"type": "string", "format": "date-time", "nullable": True},
                     "due_provisional": {"type": "boolean"}, "overdue": {"type": "boolean"},
+                    "drill": {"type": "boolean", "description": "true for a task of a drill case (演练): a rehearsal "
+                              "on a simulated clock, not real work; its due_at is in the drill's simulated time"},
                     "escalated_from": {"type": "string", "nullable": True},
                     "completed_by": {"type": "string", "nullable": True},
                     "completed_at": {"type": "string", "format": "date-time", "nullable": True},

@@ -27,7 +27,7 @@ OWNER = "process_owner"
 
 
 def _version(session, plan_key: str, number: int) -> PlanVersion:
-    version = session.execute(select(PlanVersion).where(PlanVersion.plan_key == plan_key,
+    version = session.execute(select(PlanVersion).where(PlanVersion.plan_key == plan_key, plans.DEPLOYED,
                                                         PlanVersion.version == number)).scalar_one_or_none()
     if version is None:
         raise NotFound(_("Plan %(plan)s has no version %(num)d.", plan=plan_key, num=number))
@@ -37,7 +37,7 @@ def _version(session, plan_key: str, number: int) -> PlanVersion:
 def _running_by_version(session, plan_key: str) -> dict[int, int]:
     rows = session.execute(select(PlanVersion.version, func.count(Case.id)).join(Case, Case.plan_version_id ==
                                                                                  PlanVersion.id)
-                           .where(PlanVersion.plan_key == plan_key, Case.status == CaseStatus.RUNNING)
+                           .where(PlanVersion.plan_key == plan_key, plans.DEPLOYED, Case.status == CaseStatus.RUNNING)
                            .group_by(PlanVersion.version)).all()
     return dict(rows)
 
@@ -64,7 +64,7 @@ def plan(plan_key: str):
     with reading() as session:
         current = plans.current_version(session, plan_key)
         running = _running_by_version(session, plan_key)
-        versions = session.execute(select(PlanVersion).where(PlanVersion.plan_key == plan_key)
+        versions = session.execute(select(PlanVersion).where(PlanVersion.plan_key == plan_key, plans.DEPLOYED)
                                    .order_by(PlanVersion.version.desc())).scalars().all()
         rows = [{"version": v.version, "deployed_by": v.deployed_by, "deployed_at": v.deployed_at,
                  "running": running.get(v.version, 0), "content_hash": v.content_hash[:12],

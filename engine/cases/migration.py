@@ -19,7 +19,7 @@ from engine.cases import persistence, runtime
 from engine.cases.use_cases import flush_case, get_case, lock_case
 from engine.errors import Conflict, NotFound
 from engine.models import Case, CaseStatus, PlanVersion
-from engine.plans.versions import spec_cache
+from engine.plans.versions import DEPLOYED, spec_cache
 from engine.records import audit
 
 ACTIVE = TaskState.READY | TaskState.WAITING
@@ -41,7 +41,7 @@ class MigrationPreview:
 
 def _target(session: Session, case: Case, to_version: int) -> PlanVersion:
     target = session.execute(select(PlanVersion).where(PlanVersion.plan_key == case.plan_version.plan_key,
-                                                       PlanVersion.version == to_version)).scalar_one_or_none()
+                                                       PlanVersion.version == to_version, DEPLOYED)).scalar_one_or_none()
     if target is None:
         raise NotFound(f"plan '{case.plan_version.plan_key}' has no version {to_version}")
     return target
@@ -67,7 +67,7 @@ def _diff(case: Case, workflow, target: PlanVersion) -> MigrationPreview:
 def preview_migration(session: Session, plan_key: str, to_version: int) -> list[MigrationPreview]:
     """What moving each running case of older versions to `to_version` would change."""
     running = session.execute(select(Case).join(PlanVersion).where(
-        PlanVersion.plan_key == plan_key, PlanVersion.version < to_version, Case.status == CaseStatus.RUNNING)
+        PlanVersion.plan_key == plan_key, DEPLOYED, PlanVersion.version < to_version, Case.status == CaseStatus.RUNNING)
         .order_by(Case.number)).scalars().all()
     previews = []
     for case in running:

@@ -68,19 +68,23 @@ def drill():
 @click.option("--inject", "scheduled", multiple=True,
               help='A scheduled inject as JSON: {"at": "PT26H", "title": "…", "data": {…}} or with "message".')
 @click.option("--title", default="")
+@click.option("--draft", type=int, default=None,
+              help="Drill this draft revision of PLAN (as saved in the editor) instead of its deployed version; "
+                   "it is checked as a deploy would check it and stays undeployed.")
 @json_option
 @pass_ctx
 @domain_errors
-def start(ctx: Context, plan, actor, data, scale, participants, sim_start, scheduled, title, as_json):
-    """Start a drill of PLAN; prints its id and its case number."""
+def start(ctx: Context, plan, actor, data, scale, participants, sim_start, scheduled, title, draft, as_json):
+    """Start a drill of PLAN (or of one of its drafts); prints its id and its case number."""
     items = [_load_json(item, "--inject") for item in scheduled]
     with transaction(ctx.session_factory()) as session:
         started = lifecycle.start_drill(session, plan, _load_json(data, "--data"), _participants(participants),
                                         actor, utcnow(), scale=scale, sim_start=_datetime(sim_start, "--sim-start"),
-                                        title=title, scheduled=items)
+                                        title=title, scheduled=items, draft=draft)
         number = lifecycle.drill_cases(session, started.id)[0].number
         drill_id = started.id
-    _emit(as_json, {"id": drill_id, "case": number}, f"drill {drill_id} started: {number}")
+    of_draft = f" (draft revision {draft}, not deployed)" if draft is not None else ""
+    _emit(as_json, {"id": drill_id, "case": number, "draft": draft}, f"drill {drill_id} started: {number}{of_draft}")
 
 
 @drill.command("list")

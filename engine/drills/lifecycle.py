@@ -33,6 +33,7 @@ from engine.models import (
 from engine.notifications import events as notifications
 from engine.people.roles import LANE_ROLES
 from engine.people.users import get_user
+from engine.plans import drafts
 from engine.plans.versions import current_version, spec_cache
 from engine.records import audit
 
@@ -102,11 +103,17 @@ def plan_lanes(plan) -> set[str]:
 
 def start_drill(session: Session, plan_key: str, scenario: dict, participants: dict, username: str,
                 now: datetime, scale: str | None = None, sim_start: datetime | None = None, title: str = "",
-                scheduled: list[dict] | None = None) -> Drill:
-    """Start a drill of the plan's current version: its case registered at `sim_start` with the scenario data."""
+                scheduled: list[dict] | None = None, draft: int | None = None) -> Drill:
+    """Start a drill of the plan's current version, or of its draft revision `draft` (not deployed by it).
+
+    The drill's case is registered at `sim_start` with the scenario data.
+    """
     require_controller(session, username)
     now = as_utc(now)
-    version = current_version(session, plan_key)
+    if draft is None:
+        version = current_version(session, plan_key)
+    else:
+        version = drafts.drill_version(session, plan_key, draft, username, now)
     plan = spec_cache.get(version)
     participants = _check_participants(session, participants, plan_lanes(plan))
     rate = clock.parse_scale(scale) if scale else 0.0
@@ -117,11 +124,11 @@ def start_drill(session: Session, plan_key: str, scenario: dict, participants: d
     drill = Drill(plan_version_id=version.id, plan_key=plan_key, title=title.strip()[:200], status=DrillStatus.RUNNING,
                   scale=scale.strip() if scale else None, rate=rate, sim_anchor=sim_start, real_anchor=now,
                   scenario=data, participants=participants, started_by=username, started_at=now,
-                  sim_started_at=sim_start)
+                  sim_started_at=sim_start, draft_revision=draft)
     session.add(drill)
     session.flush()
     record(session, drill, DrillKind.STARTED, username, now,
-           {"plan": plan_key, "version": version.version, "scale": drill.scale, "rate": rate,
+           {"plan": plan_key, "version": version.version, "draft": draft, "scale": drill.scale, "rate": rate,
             "sim_start": sim_start.isoformat(), "participants": participants})
     _start_case(session, drill, plan, version, data, username, now)
     for item in scheduled or ():

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.calendar.clock import as_utc
-from engine.models import AuditEvent, Case, Drill, DrillAction
+from engine.models import AuditEvent, Case, Drill, DrillAction, PlanDraft
 from engine.records import audit
 
 DRILL_KINDS = ("drill_started", "drill_paused", "drill_resumed", "drill_clock_stepped", "drill_inject",
@@ -154,7 +154,8 @@ def after_action_report(session: Session, drill: Drill) -> dict:
     report = {
         "format": "planflow-drill-report-1",
         "drill": {"id": drill.id, "title": drill.title, "plan": drill.plan_key,
-                  "version": drill.plan_version.version, "scale": drill.scale, "status": drill.status.value,
+                  "version": None if drill.draft_revision is not None else drill.plan_version.version,
+                  "draft": drilled_draft(session, drill), "scale": drill.scale, "status": drill.status.value,
                   "participants": drill.participants, "started_by": drill.started_by,
                   "cases": sorted({e["case"] for e in events if e["case"]})},
         "time": {"sim_start": first and first["sim_at"], "sim_end": last and last["sim_at"],
@@ -180,6 +181,16 @@ def after_action_report(session: Session, drill: Drill) -> dict:
         report["time"]["real_seconds"] = round(
             (report["time"]["real_end"] - report["time"]["real_start"]).total_seconds(), 1)
     return _jsonable(report)
+
+
+def drilled_draft(session: Session, drill: Drill) -> dict | None:
+    """The plan draft the drill ran (None: the deployed version), named so a fix can be traced to it."""
+    if drill.draft_revision is None:
+        return None
+    draft = session.execute(select(PlanDraft).where(PlanDraft.plan_key == drill.plan_key,
+                                                    PlanDraft.revision == drill.draft_revision)).scalar_one_or_none()
+    return {"revision": drill.draft_revision, "id": draft and draft.id, "saved_by": draft and draft.saved_by,
+            "saved_at": draft and draft.saved_at, "base_version": draft and draft.base_version}
 
 
 def _jsonable(value):

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.errors import N_, Conflict, Problem, Refused
+from engine.errors import N_, Conflict, DeployRejected, Problem, Refused
 from engine.models import PlanDraft
 from engine.plans import versions as plans
 from engine.plans.bpmn import XmlRejected, main_process_id, read_xml
@@ -29,6 +29,17 @@ class DraftChanged(Conflict):
         self.changes = changes
         self.revision = revision  # the latest revision: an editor may save on top of it, keeping its own draft
         super().__init__(message)
+
+
+class DraftNotDrillable(DeployRejected):
+    """A drill of a draft is refused for what a deploy of it would refuse."""
+
+    def __init__(self, plan_key: str, revision: int, problems: list[Problem]):
+        super().__init__(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        message = (f"draft revision {revision} of plan '{plan_key}' cannot be drilled: a deploy of it would be "
+                   f"refused, {len(self.problems)} problem(s):\n{lines}")
+        self.args = (message,)
 
 
 @dataclass
@@ -100,6 +111,35 @@ def save_draft(session: Session, plan_key: str, xml: str, base_revision: int, ac
 def check_draft(session: Session, plan_key: str, xml: str) -> list[Problem]:
     """What a deploy of this diagram would refuse, with the plan's current forms and decision tables."""
     return plans.check(session, plans.bundle_with_deployed_assets(session, plan_key, {f"{plan_key}.bpmn": xml}))
+
+
+def draft(session: Session, plan_key: str, revision: int) -> PlanDraft:
+    found = session.execute(select(PlanDraft).where(PlanDraft.plan_key == plan_key,
+                                                    PlanDraft.revision == revision)).scalar_one_or_none()
+    if found is None:
+        raise Refused(N_("plan '%(plan)s' has no draft revision %(revision)s"), plan=plan_key, revision=revision)
+    return found
+
+
+def list_drafts(session: Session, plan_key: str, limit: int | None = None) -> list[PlanDraft]:
+    """The plan's saved draft revisions, newest first."""
+    return list(session.execute(select(PlanDraft).where(PlanDraft.plan_key == plan_key)
+                                .order_by(PlanDraft.revision.desc()).limit(limit)).scalars())
+
+
+def drill_version(session: Session, plan_key: str, revision: int, actor: str, now: datetime):
+    """The draft revision as a drill-only plan version (checked as a deploy would; DeployRejected lists why not).
+
+    The plan's current version, its version list and deploy history stay as they are.
+    """
+    plans.current_version(session, plan_key)
+    saved = draft(session, plan_key, revision)
+    _check_xml(plan_key, saved.bpmn_xml)
+    bundle = plans.bundle_with_deployed_assets(session, plan_key, {f"{plan_key}.bpmn": saved.bpmn_xml})
+    try:
+        return plans.store_drill_only(session, bundle, plan_key, actor, now)
+    except DeployRejected as rejected:
+        raise DraftNotDrillable(plan_key, revision, rejected.problems) from None
 
 
 def deploy_draft(session: Session, plan_key: str, xml: str, base_revision: int, actor: str,

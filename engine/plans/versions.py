@@ -437,9 +437,43 @@ def _store(session: Session, candidate: _Candidate, actor: str, now: datetime, i
     return DeployResult(plan.process_id, version.version, True, tuple(candidate.warnings))
 
 
+DEPLOYED = PlanVersion.drill_only.is_(False)  # versions that are the plan's, not a draft stored for a drill
+
+
+def store_drill_only(session: Session, bundle: Bundle, plan_key: str, actor: str, now: datetime) -> PlanVersion:
+    """Validate the bundle exactly as a deploy would and store its plan as a drill-only version.
+
+    Nothing deployed changes: the version is numbered -1, -2, … (a deploy is numbered from the
+    highest deployed version, which it can never be), is left out of every list and "current
+    version" lookup, and no deploy is audited. The same content drilled again reuses its row.
+    """
+    candidates, problems = _validate(session, bundle)
+    if problems:
+        raise DeployRejected(problems)
+    [candidate] = [c for c in candidates if c.plan.process_id == plan_key]
+    digest = content_hash(candidate.xml, candidate.forms, candidate.decisions, candidate.called)
+    drill_versions = select(PlanVersion).where(PlanVersion.plan_key == plan_key, PlanVersion.drill_only.is_(True))
+    same = session.execute(drill_versions.where(PlanVersion.content_hash == digest)
+                           .order_by(PlanVersion.version.desc()).limit(1)).scalar_one_or_none()
+    if same is not None:
+        return same
+    lowest = session.execute(drill_versions.order_by(PlanVersion.version).limit(1)).scalar_one_or_none()
+    version = PlanVersion(
+        plan_key=plan_key, version=min(lowest.version if lowest else 0, 0) - 1, name=candidate.plan.name,
+        content_hash=digest, bpmn_xml=candidate.xml,
+        assets={"forms": candidate.forms, "decisions": candidate.decisions, "called": candidate.called,
+                "start_form_key": candidate.plan.start_form_key, "deployed_in_browser": True, "change_note": ""},
+        deployed_by=actor, deployed_at=now, drill_only=True,
+    )
+    session.add(version)
+    session.flush()
+    return version
+
+
 def latest_version(session: Session, plan_key: str) -> PlanVersion | None:
     return session.execute(
-        select(PlanVersion).where(PlanVersion.plan_key == plan_key).order_by(PlanVersion.version.desc()).limit(1)
+        select(PlanVersion).where(PlanVersion.plan_key == plan_key, DEPLOYED)
+        .order_by(PlanVersion.version.desc()).limit(1)
     ).scalar_one_or_none()
 
 
@@ -475,13 +509,13 @@ def export(session: Session, folder: Path, all_versions: bool = False) -> list[P
         write_version(current, folder)
         if all_versions:
             for version in session.execute(select(PlanVersion).where(
-                    PlanVersion.plan_key == key, PlanVersion.version < current.version)).scalars():
+                    PlanVersion.plan_key == key, DEPLOYED, PlanVersion.version < current.version)).scalars():
                 write_version(version, folder / "versions" / key / f"v{version.version}")
     return written
 
 
 def plan_keys(session: Session) -> list[str]:
-    return list(session.execute(select(PlanVersion.plan_key).group_by(PlanVersion.plan_key)
+    return list(session.execute(select(PlanVersion.plan_key).where(DEPLOYED).group_by(PlanVersion.plan_key)
                                 .order_by(PlanVersion.plan_key)).scalars())
 
 

@@ -3,10 +3,17 @@ from __future__ import annotations
 
 import json
 
-from engine.db import create_schema, make_engine
+from engine.calendar.clock import utcnow
+from engine.db import create_schema, make_engine, make_session_factory, transaction
+from engine.plans import drafts
+from engine.plans import versions as plans
 from tests.engine.test_cli import planflow  # noqa: F401 — the fixture
 from tests.engine.test_drills import SCENARIO
 from tests.support import PLAN_PATHS
+
+
+def exported(folder) -> dict:
+    return {str(p.relative_to(folder)): p.read_text(encoding="utf-8") for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def test_a_drill_is_started_stepped_injected_ended_and_reported_from_the_command_line(planflow):  # noqa: F811
@@ -53,3 +60,31 @@ def test_a_drill_is_started_stepped_injected_ended_and_reported_from_the_command
     assert code == 2 and "has ended" in err
     code, _, err = planflow("drill", "start", "general_complaint", "--as", "office_director1", "--scale", "fast")
     assert code == 2 and "scale" in err
+
+
+def test_a_draft_is_drilled_from_the_command_line_and_the_plan_stays_as_deployed(planflow, tmp_path):  # noqa: F811
+    create_schema(make_engine(planflow.url))
+    assert planflow("deploy", *map(str, PLAN_PATHS))[0] == 0
+    assert planflow("demo-users", "--password", "pw")[0] == 0
+    with transaction(make_session_factory(make_engine(planflow.url))) as session:
+        xml = plans.current_version(session, "general_complaint").bpmn_xml
+        edited = xml.replace('name="首次联系与分级"', 'name="首次联系（草稿）"', 1)
+        revision = drafts.save_draft(session, "general_complaint", edited, 0, "process_owner1", utcnow())
+    assert planflow("export", str(tmp_path / "before"), "--all-versions")[0] == 0
+    code, out, err = planflow("drill", "start", "general_complaint", "--as", "office_director1", "--draft",
+                              str(revision), "--data", json.dumps(SCENARIO), "--participant", "intake=intake1",
+                              "--json")
+    assert code == 0, err
+    started = json.loads(out)
+    assert started["draft"] == revision and started["case"].startswith("DR-")
+    code, out, _ = planflow("tasks", "--as", "intake1", "--json")
+    [task] = json.loads(out)
+    assert task["case"] == started["case"] and task["name"] == "首次联系（草稿）"
+    assert planflow("export", str(tmp_path / "after"), "--all-versions")[0] == 0    # the deployed plans, unchanged
+    assert exported(tmp_path / "after") == exported(tmp_path / "before")
+    assert planflow("drill", "end", str(started["id"]), "--as", "office_director1")[0] == 0
+    code, out, _ = planflow("drill", "report", str(started["id"]), "--json")
+    assert code == 0 and json.loads(out)["drill"]["draft"]["revision"] == revision
+
+    code, _, err = planflow("drill", "start", "general_complaint", "--as", "office_director1", "--draft", "42")
+    assert code == 2 and "no draft revision 42" in err

@@ -97,3 +97,76 @@ def test_a_drill_tasks_deadline_is_read_against_the_drills_clock_in_the_inbox(lo
     page = login("intake").get("/?list=mine").get_data(as_text=True)
     row = page[page.rindex("<tr", 0, page.index(number)):].split("</tr>")[0]
     assert "drill" in row and "overdue" not in row and "badge overdue" not in row
+
+
+def _versions(page: str) -> list[str]:
+    return re.findall(r'<tr data-version="(-?\d+)"', page)
+
+
+def _plan_versions(page: str) -> list[str]:
+    """The plans list's version cells (the current version of each plan, marked when a draft is pending)."""
+    return re.findall(r'<td class="version">(.*?)</td>', page)
+
+
+def test_the_controller_drills_a_saved_draft_and_the_plan_pages_do_not_change(login, web_desk):
+    owner = login("process_owner")
+    state = owner.get("/plans/general_complaint/editor.json").get_json()
+    xml = state["xml"].replace('name="首次联系与分级"', 'name="首次联系（草稿改进）"', 1)
+    revision = owner.post("/plans/general_complaint/draft", json={"xml": xml, "base_revision": state["revision"]}
+                          ).get_json()["revision"]
+    plans_before = _plan_versions(owner.get("/plans/").get_data(as_text=True))
+    assert plans_before
+    versions_before = _versions(owner.get("/plans/general_complaint").get_data(as_text=True))
+    assert versions_before == ["1"]
+
+    page = owner.get("/drills/").get_data(as_text=True)
+    assert f'<option value="general_complaint:{revision}">' in page    # the start form offers the draft
+    drill_id = start(owner, draft=f"general_complaint:{revision}")
+    page = owner.get(f"/drills/{drill_id}").get_data(as_text=True)
+    assert re.search(rf'<span id="drill-draft">[^<]*\b{revision}\b[^<]*</span>', page)
+    with web_desk.session_factory() as session:
+        number = session.query(Case.number).filter(Case.drill_id == drill_id).scalar()
+    intake = login("intake")
+    assert "首次联系（草稿改进）" in intake.get("/?list=mine").get_data(as_text=True)   # the draft's step, in the inbox
+
+    assert _plan_versions(owner.get("/plans/").get_data(as_text=True)) == plans_before
+    assert _versions(owner.get("/plans/general_complaint").get_data(as_text=True)) == versions_before
+    real = web_desk.start("general_complaint", SCENARIO)
+    assert web_desk.task(real, "Task_FirstContact").name == "首次联系与分级"
+
+    assert owner.post(f"/drills/{drill_id}/end").status_code == 302
+    report = owner.get(f"/drills/{drill_id}/report").get_data(as_text=True)
+    assert re.search(rf'<span id="drill-report-draft">[^<]*\b{revision}\b[^<]*process_owner1[^<]*</span>', report)
+    assert number in report
+    found = owner.get(f"/drills/{drill_id}/report.json").get_json()
+    assert found["drill"]["draft"]["revision"] == revision and found["drill"]["version"] is None
+
+
+def test_a_draft_of_another_plan_or_one_a_deploy_would_refuse_starts_no_drill(login, web_desk):
+    owner = login("process_owner")
+    state = owner.get("/plans/general_complaint/editor.json").get_json()
+    xml = state["xml"].replace('camunda:formKey="gc_first_contact"', 'camunda:formKey="gc_no_such_form"', 1)
+    revision = owner.post("/plans/general_complaint/draft", json={"xml": xml, "base_revision": state["revision"]}
+                          ).get_json()["revision"]
+    response = owner.post("/drills/", data={"plan": "general_complaint", "scenario": json.dumps(SCENARIO),
+                                            "draft": f"general_complaint:{revision}"}, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "gc_no_such_form" in page
+    response = owner.post("/drills/", data={"plan": "medical_dispute", "scenario": "{}",
+                                            "draft": f"general_complaint:{revision}"}, follow_redirects=True)
+    assert response.status_code == 200 and "medical_dispute" in response.get_data(as_text=True)
+    with web_desk.session_factory() as session:
+        assert session.query(Case).filter(Case.drill_id.is_not(None)).count() == 0
+
+
+def test_the_apis_task_json_says_which_tasks_belong_to_a_drill(login, api, registered, web_desk):
+    drill_id = start(login("office_director"))
+    with web_desk.session_factory() as session:
+        number = session.query(Case.number).filter(Case.drill_id == drill_id).scalar()
+    client, headers = api("intake")
+    [drill_task] = client.get("/api/v1/tasks?list=mine", headers=headers).get_json()["tasks"]
+    [real_task] = client.get("/api/v1/tasks?list=queue", headers=headers).get_json()["tasks"]
+    assert (drill_task["case"], drill_task["drill"]) == (number, True)
+    assert (real_task["case"], real_task["drill"]) == (registered, False)
+    schema = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]["Task"]["properties"]
+    assert schema["drill"]["type"] == "boolean"
