@@ -209,6 +209,14 @@ def settle(session: Session, case: Case, workflow: BpmnWorkflow, now: datetime, 
     return outcome
 
 
+def begin(session: Session, case: Case, workflow: BpmnWorkflow, data: dict, now: datetime, actor: str) -> SyncOutcome:
+    """Run a new case's workflow from its start with the registration data, and settle it (its first step)."""
+    start_tasks = workflow.get_tasks(state=TaskState.READY)
+    with running(session, now):
+        run_engine(workflow, lambda: [task.data.update(data) for task in start_tasks])
+        return settle(session, case, workflow, now, actor)
+
+
 def advance(session: Session, case: Case, plan: ParsedPlan, now: datetime, actor: str,
             action: Callable[[BpmnWorkflow], object] | None = None) -> SyncOutcome:
     """Load the case, apply `action(workflow)`, run it to rest, save and re-sync — the one path that moves a case."""
@@ -226,6 +234,6 @@ def find_spiff_task(workflow: BpmnWorkflow, spiff_task_id: str):
     return workflow.get_task_from_id(UUID(spiff_task_id))
 
 
-__all__ = ["BUDGET", "StepBudget", "SyncOutcome", "TaskState", "advance", "attached_task", "deadline_of",
+__all__ = ["BUDGET", "StepBudget", "SyncOutcome", "TaskState", "advance", "begin", "attached_task", "deadline_of",
            "deadline_timer", "dump", "english_name", "find_spiff_task", "load", "new_workflow", "ready_user_tasks",
            "restore", "run_engine", "running", "save", "settle", "sync", "timer_due"]

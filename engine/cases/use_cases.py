@@ -68,13 +68,10 @@ def start_case(session: Session, plan_key: str, data: dict, username: str, now: 
     session.flush()
     audit.record(session, audit.EventKind.CASE_STARTED, username, now, case=case, element_id=plan.process_id,
                  payload={"plan": plan_key, "version": version.version, "data": data})
-    start_tasks = workflow.get_tasks(state=TaskState.READY)
-    with runtime.running(session, now):
-        try:
-            runtime.run_engine(workflow, lambda: [t.data.update(data) for t in start_tasks])
-            runtime.settle(session, case, workflow, now, username)
-        except CaseEngineError as exc:
-            _keep_registration(session, case, plan, data, str(exc), username, now)
+    try:
+        runtime.begin(session, case, workflow, data, now, username)
+    except CaseEngineError as exc:
+        _keep_registration(session, case, plan, data, str(exc), username, now)
     return case
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -149,13 +148,10 @@ def _start_case(session: Session, drill: Drill, plan, version, data: dict, usern
     audit.record(session, audit.EventKind.CASE_STARTED, username, sim, case=case, element_id=plan.process_id,
                  payload={"plan": drill.plan_key, "version": version.version, "data": data})
     workflow = runtime.new_workflow(plan)
-    start_tasks = workflow.get_tasks(state=TaskState.READY)
-    with runtime.running(session, sim):
-        try:
-            runtime.run_engine(workflow, lambda: [t.data.update(data) for t in start_tasks])
-            runtime.settle(session, case, workflow, sim, username)
-        except PlanFlowError as exc:
-            raise PlanFlowError(f"the plan stops on its first steps, so it cannot be drilled: {exc}") from None
+    try:
+        runtime.begin(session, case, workflow, data, sim, username)
+    except PlanFlowError as exc:
+        raise PlanFlowError(f"the plan stops on its first steps, so it cannot be drilled: {exc}") from None
     return case
 
 
