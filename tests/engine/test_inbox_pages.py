@@ -214,12 +214,20 @@ def _plan_nodes(node):
         yield from _plan_nodes(child)
 
 
-@pytest.mark.parametrize("which, index", [("queue", "ix_tasks_queue_due"), ("mine", "ix_tasks_claimed"),
-                                          ("done", "ix_tasks_done")])
-@pytest.mark.parametrize("analyzed", [True, False], ids=["after-analyze", "no-statistics"])
-def test_each_list_reads_its_index_in_order(desk, which, index, analyzed):
-    large_inbox(desk, analyzed)
+LISTS = [("queue", "ix_tasks_queue_due"), ("mine", "ix_tasks_claimed"), ("done", "ix_tasks_done")]
 
+
+def test_each_list_reads_its_index_in_order_without_and_with_statistics(desk):
+    # One large inbox per database, read first as a new database's planner sees it, then after ANALYZE.
+    large_inbox(desk, analyzed=False)
+    for analyzed in (False, True):
+        if analyzed:
+            desk.do(lambda session: session.execute(text("ANALYZE")))
+        for which, index in LISTS:
+            check_list_plan(desk, which, index, analyzed)
+
+
+def check_list_plan(desk, which: str, index: str, analyzed: bool) -> None:
     def read_three_pages(session):
         user = users.get_user(session, "handler1")
         first = inbox.task_list(session, user, which, desk.now, inbox.InboxFilter(per_page=50))
@@ -238,6 +246,8 @@ def test_each_list_reads_its_index_in_order(desk, which, index, analyzed):
             problems.pop("sort")
         if (any(problems.values()) and which == "mine" and "count(*)" in statement and not analyzed
                 and desk.session_factory.kw["bind"].dialect.name == "postgresql"):
-            pytest.xfail("PostgreSQL without statistics (before autovacuum's first ANALYZE) reads the whole table "
-                         "to count a user's claimed tasks")
-        assert not any(problems.values()), f"{statement}\n{problems}"
+            # Known and accepted: PostgreSQL without statistics (before autovacuum's first ANALYZE) reads
+            # the whole table to count a user's claimed tasks; after ANALYZE (checked next) it uses the index.
+            continue
+        assert not any(problems.values()), f"{which}, {'after' if analyzed else 'without'} ANALYZE: " \
+                                            f"{statement}\n{problems}"
