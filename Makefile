@@ -51,8 +51,9 @@ worker: db
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; }
 
+# Two tests at a time: CI and most machines here have two cores.
 test: install browser
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
 
 bench: install
 	$(PY) bench/throughput.py

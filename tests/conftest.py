@@ -8,12 +8,18 @@ import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import pytest
-from sqlalchemy import text
+# The suite runs two tests at a time (pytest-xdist) on small machines. A loaded machine must not turn an
+# ordinary expression or step into an incident: the limits are raised here (before the engine reads
+# them) and tested explicitly where they are the subject.
+os.environ.setdefault("PLANFLOW_SANDBOX_TIME_LIMIT", "5")
+os.environ.setdefault("PLANFLOW_MAX_ADVANCE_SECONDS", "60")
 
-from engine.db import Base, create_schema, make_engine, make_session_factory, transaction
-from engine.plans.versions import spec_cache
-from tests.support import PLAN_PATHS, Desk
+import pytest  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from engine.db import Base, create_schema, make_engine, make_session_factory, transaction  # noqa: E402
+from engine.plans.versions import spec_cache  # noqa: E402
+from tests.support import PLAN_PATHS, Desk  # noqa: E402
 
 # Every cached workflow and every stored-without-specs shortcut is checked against the slow, exact path.
 os.environ.setdefault("PLANFLOW_VERIFY_STATE", "1")
