@@ -36,15 +36,7 @@ from engine.plans import versions as plans  # noqa: E402
 
 os.environ.setdefault("PLANFLOW_SMTP_HOST", "127.0.0.1")  # mail rows are written (nothing is sent here)
 
-REGISTRATION = {"complainant": "王女士", "contact": "13800000000", "channel": "phone", "category": "service",
-                "content": "快递延误", "claimed_amount": 0, "received_at": datetime.now(timezone.utc).isoformat()}
-STEPS = [
-    ("Task_FirstContact", {"contact_note": "已联系", "grade": "general"}),
-    ("Task_VerifyNegotiate", {"findings": "属实", "resolution": "道歉", "compensation_amount": 0}),
-    ("Task_Feedback", {"feedback_note": "已反馈", "feedback_channel": "phone"}),
-    ("Task_ReturnVisit", {"satisfied": "yes", "visit_note": "满意"}),
-    ("Task_Archive", {"archive_note": "归档", "outcome": "upheld", "prevention_analysis": "no"}),
-]
+from throughput import REGISTRATION, STEPS  # noqa: E402 — the same case as the throughput bench walks
 
 
 def persisted_case(factory, now) -> None:

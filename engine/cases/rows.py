@@ -156,11 +156,7 @@ def _record_fired_within_step(session, case, workflow, now, actor, outcome, know
                               "already_due_when_started": True})
         if host is not None and host.state == TaskState.CANCELLED and host.task_spec.manual \
                 and str(host.id) not in task_rows:
-            spec = host.task_spec
-            missed = Task(case=case, spiff_task_id=str(host.id), element_id=spec.bpmn_id,
-                          name=spec.bpmn_name or spec.bpmn_id, name_en=english_name(spec), role=spec.lane or "",
-                          form_key=getattr(getattr(spec, "form", None), "key", None), status=TaskStatus.CANCELLED,
-                          created_at=now, due_at=due, due_sort=due, due_provisional=False)
+            missed = _task_row(case, host, TaskStatus.CANCELLED, now, due, provisional=False)
             session.add(missed)
             outcome.cancelled_tasks.append(missed)
 
@@ -217,11 +213,8 @@ def _sync_tasks(session, case, workflow, now, actor, outcome, waiting_timers) ->
         if not isinstance(spec, UserTaskMixin):
             raise CaseEngineError(f"{spec.bpmn_id}: this step waits for someone to do it, but only user tasks "
                                   "(with a lane and a form) reach people")
-        row = Task(case=case, spiff_task_id=spiff_id, element_id=spec.bpmn_id,
-                   name=spec.bpmn_name or spec.bpmn_id, name_en=english_name(spec), role=spec.lane or "",
-                   form_key=getattr(getattr(spec, "form", None), "key", None), status=TaskStatus.OPEN,
-                   created_at=now, due_at=due, due_sort=due or NO_DEADLINE, due_provisional=provisional,
-                   assignee=drill_assignee(session, case, spec.lane))
+        row = _task_row(case, spiff_task, TaskStatus.OPEN, now, due, provisional,
+                        assignee=drill_assignee(session, case, spec.lane))
         session.add(row)
         outcome.new_tasks.append(row)
     session.flush()
@@ -230,6 +223,16 @@ def _sync_tasks(session, case, workflow, now, actor, outcome, waiting_timers) ->
                      payload={"task_id": row.id, "name": row.name, "role": row.role,
                               "due_at": row.due_at.isoformat() if row.due_at else None,
                               "due_provisional": row.due_provisional})
+
+
+def _task_row(case: Case, spiff_task, status: TaskStatus, now: datetime, due: datetime | None, provisional: bool,
+              assignee: str | None = None) -> Task:
+    """A task row for a user task of the workflow: its element, name, role and form from the spec."""
+    spec = spiff_task.task_spec
+    return Task(case=case, spiff_task_id=str(spiff_task.id), element_id=spec.bpmn_id,
+                name=spec.bpmn_name or spec.bpmn_id, name_en=english_name(spec), role=spec.lane or "",
+                form_key=getattr(getattr(spec, "form", None), "key", None), status=status, assignee=assignee,
+                created_at=now, due_at=due, due_sort=due or NO_DEADLINE, due_provisional=provisional)
 
 
 def _refresh_definition(row: Task, spec) -> None:
