@@ -60,6 +60,26 @@ class Output:
         return self.lines
 
 
+def both_workers_up(port: int, output: Output, timeout: float = 60.0) -> None:
+    """Wait until each of the two workers has answered /healthz (a worker still importing the app answers nothing)."""
+    deadline = time.monotonic() + timeout
+    with ThreadPoolExecutor(8) as pool:
+        while time.monotonic() < deadline:
+            list(pool.map(lambda _: get(port, "/healthz"), range(8)))
+            answered = set()
+            for line in list(output.lines):
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if record.get("logger") == "gunicorn.access" and record.get("path") == "/healthz":
+                    answered.add(record["process"])
+            if len(answered) >= 2:
+                return
+            time.sleep(0.2)
+    raise AssertionError("the second worker never answered")
+
+
 @pytest.fixture
 def environment(tmp_path):
     env = {**os.environ, "PLANFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'served.sqlite3'}",
@@ -94,6 +114,7 @@ def test_gunicorn_workers_serve_and_metrics_add_up_requests_from_every_worker(en
     output = Output(server.stderr)
     try:
         wait_until_serving(port, server)
+        both_workers_up(port, output)
         status, headers, _ = get(port, "/login")
         assert status == 200
         assert [value for name, value in headers if name.lower() == "server"] == ["PlanFlow"]
