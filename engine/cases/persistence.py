@@ -26,6 +26,7 @@ kept in memory (engine/cases/workflow_cache.py) so the next step need not restor
 from __future__ import annotations
 
 import json
+import operator
 import threading
 import uuid
 from uuid import UUID
@@ -122,25 +123,31 @@ _SPEC_EVENTS = ("entered_event", "reached_event", "ready_event", "completed_even
                 "finished_event")
 
 
-def _spec_shape(workflow: BpmnWorkflow) -> tuple:
+def _spec_shape(workflow: BpmnWorkflow) -> list:
     """What SpiffWorkflow's rewiring changes in a workflow's specs: every task spec's attributes, connections
-    and subscribers.
+    and subscribers, as a flat list of the objects themselves.
 
-    Objects are compared by identity, so a spec or connection replaced by an equal-looking
-    one still counts as a change (and the specs are then compared in full).
+    Shapes are compared by identity (`_same_shape`), so a spec or connection replaced by an
+    equal-looking one still counts as a change (and the specs are then compared in full).
+    Holding the objects, not their ids, means no id can be reused by a new object meanwhile.
     """
-    shape = [tuple(workflow.subprocess_specs)]
+    shape = [*workflow.subprocess_specs]
     for process in (workflow.spec, *workflow.subprocess_specs.values()):
-        shape.append(id(process))
+        shape.append(process)
         for task_spec in process.task_specs.values():
             attributes = vars(task_spec)   # an attribute set at run time (Camunda multi-instance does) shows
-            shape.append((id(task_spec), *attributes, *map(id, attributes.values()),
-                          *map(id, task_spec.outputs), None, *map(id, task_spec.inputs)))
+            shape += (task_spec, len(attributes), *attributes, *attributes.values(), len(task_spec.outputs),
+                      *task_spec.outputs, *task_spec.inputs)
             for name in _SPEC_EVENTS:
-                event = getattr(task_spec, name, None)
+                event = attributes.get(name)
                 if event is not None:
-                    shape.append((len(event.weak_subscribers or ()), len(event.hard_subscribers or ())))
-    return tuple(shape)
+                    shape += (len(event.weak_subscribers or ()), len(event.hard_subscribers or ()))
+    return shape
+
+
+def _same_shape(shape: list, other: list) -> bool:
+    """Whether two shapes hold the very same objects; a false "changed" only costs a full comparison."""
+    return len(shape) == len(other) and all(map(operator.is_, shape, other))
 
 
 def _remember_pristine(workflow: BpmnWorkflow) -> BpmnWorkflow:
@@ -162,7 +169,7 @@ def _specs_equal_plan(state: dict, plan: ParsedPlan) -> bool:
 def dump(workflow: BpmnWorkflow, plan: ParsedPlan | None = None) -> dict:
     """The workflow's state; without its specs when they are still exactly `plan`'s."""
     pristine_shape = getattr(workflow, _PRISTINE_SHAPE, None)
-    if plan is not None and pristine_shape is not None and _spec_shape(workflow) == pristine_shape:
+    if plan is not None and pristine_shape is not None and _same_shape(_spec_shape(workflow), pristine_shape):
         setattr(workflow, _OMIT_SPECS, True)
         try:
             state = _serializer.to_dict(workflow)

@@ -193,15 +193,24 @@ def _describe_engine_error(exc: SpiffWorkflowException, current=None) -> str:
 
 
 def settle(session: Session, case: Case, workflow: BpmnWorkflow, now: datetime, actor: str) -> SyncOutcome:
-    """Save the workflow, re-sync its rows, and refuse a case that is neither done nor visibly waiting.
+    """Save the workflow, re-sync its rows, and refuse a case that is neither done nor visibly waiting."""
+    _refuse_stall(workflow)
+    save(case, workflow)
+    return _sync_rows(session, case, workflow, now, actor)
+
+
+def _refuse_stall(workflow: BpmnWorkflow) -> None:
+    found = liveness.problems(workflow)
+    if found:
+        raise CaseEngineError("; ".join(found))
+
+
+def _sync_rows(session: Session, case: Case, workflow: BpmnWorkflow, now: datetime, actor: str) -> SyncOutcome:
+    """Re-sync the saved workflow's rows and queue its notifications.
 
     Finished history is pruned after the rows are synced (they may name this step's tasks);
     when something was pruned the state is saved again.
     """
-    found = liveness.problems(workflow)
-    if found:
-        raise CaseEngineError("; ".join(found))
-    save(case, workflow)
     outcome = sync(session, case, workflow, now, actor)
     notifications.on_step(session, case, outcome, now, actor)  # outbox rows in this step's transaction
     if pruning.prune(workflow):
@@ -209,12 +218,22 @@ def settle(session: Session, case: Case, workflow: BpmnWorkflow, now: datetime, 
     return outcome
 
 
-def begin(session: Session, case: Case, workflow: BpmnWorkflow, data: dict, now: datetime, actor: str) -> SyncOutcome:
-    """Run a new case's workflow from its start with the registration data, and settle it (its first step)."""
+def begin(session: Session, case: Case, workflow: BpmnWorkflow, data: dict, now: datetime, actor: str,
+          record_start: Callable[[], object]) -> SyncOutcome:
+    """Run a new case's workflow from its start with the registration data, and settle it (its first step).
+
+    The case row is inserted once, with the state its first step came to rest in;
+    `record_start` then records the start (it needs the row's id), before any event of the step.
+    """
     start_tasks = workflow.get_tasks(state=TaskState.READY)
-    with running(session, now):
+    session.add(case)
+    with running(session, now), session.no_autoflush:
         run_engine(workflow, lambda: [task.data.update(data) for task in start_tasks])
-        return settle(session, case, workflow, now, actor)
+        _refuse_stall(workflow)
+        save(case, workflow)
+        session.flush()
+        record_start()
+        return _sync_rows(session, case, workflow, now, actor)
 
 
 def advance(session: Session, case: Case, plan: ParsedPlan, now: datetime, actor: str,

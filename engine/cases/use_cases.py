@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Callable
 
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent as StartEventMixin
 from SpiffWorkflow.util.task import TaskState
@@ -61,22 +62,30 @@ def start_case(session: Session, plan_key: str, data: dict, username: str, now: 
         data = validate_submission(plan.forms[plan.start_form_key], data)
     data = with_received_at(data, now)
     workflow = runtime.new_workflow(plan)
-    case = Case(number=_next_number(session, number_prefix, now), plan_version_id=version.id,
-                status=CaseStatus.RUNNING, started_by=username, started_at=now, workflow_state={},
-                serializer_version="", library_version="")
-    session.add(case)
-    session.flush()
-    audit.record(session, audit.EventKind.CASE_STARTED, username, now, case=case, element_id=plan.process_id,
-                 payload={"plan": plan_key, "version": version.version, "data": data})
+    case = Case(number=_next_number(session, number_prefix, now), plan_version=version,
+                status=CaseStatus.RUNNING, started_by=username, started_at=now)
+    record_start = once(lambda: audit.record(session, audit.EventKind.CASE_STARTED, username, now, case=case,
+                                             element_id=plan.process_id,
+                                             payload={"plan": plan_key, "version": version.version, "data": data}))
     try:
-        runtime.begin(session, case, workflow, data, now, username)
+        runtime.begin(session, case, workflow, data, now, username, record_start)
     except CaseEngineError as exc:
-        _keep_registration(session, case, plan, data, str(exc), username, now)
+        _keep_registration(session, case, plan, data, str(exc), username, now, record_start)
     return case
 
 
+def once(action: Callable[[], object]) -> Callable[[], None]:
+    """`action`, run at its first call only."""
+    done = []
+
+    def run_once() -> None:
+        if not done:
+            done.append(action())
+    return run_once
+
+
 def _keep_registration(session: Session, case: Case, plan, data: dict, message: str, username: str,
-                       now: datetime) -> None:
+                       now: datetime, record_start: Callable[[], None]) -> None:
     """The plan failed on its first steps: keep the complaint as registered, not yet advanced, as an incident.
 
     A complaint must never be lost because a plan has a bug; `planflow incidents retry`
@@ -85,7 +94,10 @@ def _keep_registration(session: Session, case: Case, plan, data: dict, message: 
     workflow = runtime.new_workflow(plan)
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update(data)
+    session.add(case)
     runtime.save(case, workflow)
+    session.flush()
+    record_start()
     case.incident = message
     audit.record(session, audit.EventKind.INCIDENT, username, now, case=case, element_id=plan.process_id,
                  payload={"error": message})

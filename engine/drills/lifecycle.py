@@ -137,19 +137,16 @@ def start_drill(session: Session, plan_key: str, scenario: dict, participants: d
 
 
 def _start_case(session: Session, drill: Drill, plan, version, data: dict, username: str, now: datetime) -> Case:
-    case = Case(number=_next_number(session, now), plan_version_id=version.id, status=CaseStatus.RUNNING,
-                started_by=username, started_at=drill.sim_anchor, workflow_state={}, serializer_version="",
-                library_version="", drill_id=drill.id)
-    session.add(case)
-    session.flush()
+    case = Case(number=_next_number(session, now), plan_version=version, status=CaseStatus.RUNNING,
+                started_by=username, drill_id=drill.id)
     sim = clock.case_now(session, case, now)
     data = with_received_at(data, sim)
     case.started_at = sim
-    audit.record(session, audit.EventKind.CASE_STARTED, username, sim, case=case, element_id=plan.process_id,
-                 payload={"plan": drill.plan_key, "version": version.version, "data": data})
     workflow = runtime.new_workflow(plan)
     try:
-        runtime.begin(session, case, workflow, data, sim, username)
+        runtime.begin(session, case, workflow, data, sim, username, lambda: audit.record(
+            session, audit.EventKind.CASE_STARTED, username, sim, case=case, element_id=plan.process_id,
+            payload={"plan": drill.plan_key, "version": version.version, "data": data}))
     except PlanFlowError as exc:
         raise PlanFlowError(f"the plan stops on its first steps, so it cannot be drilled: {exc}") from None
     return case
