@@ -25,14 +25,17 @@ def office_hours(settings: Settings) -> tuple[time, time]:
     return time.fromisoformat(opens.strip()), time.fromisoformat(closes.strip())
 
 
+_REVISION = select(
+    select(func.count()).select_from(CalendarOverrideDay).scalar_subquery(),
+    select(func.max(CalendarOverrideDay.loaded_at)).scalar_subquery(),
+    select(func.count()).select_from(CalendarCompleteYear).scalar_subquery(),
+    select(func.max(CalendarCompleteYear.loaded_at)).scalar_subquery(),
+)
+
+
 def _revision(session: Session) -> tuple:
     """What identifies the stored overrides' state, in one small query."""
-    return tuple(session.execute(select(
-        select(func.count()).select_from(CalendarOverrideDay).scalar_subquery(),
-        select(func.max(CalendarOverrideDay.loaded_at)).scalar_subquery(),
-        select(func.count()).select_from(CalendarCompleteYear).scalar_subquery(),
-        select(func.max(CalendarCompleteYear.loaded_at)).scalar_subquery(),
-    )).one())
+    return tuple(session.execute(_REVISION).one())
 
 
 def stored_overrides(session: Session) -> Overrides:

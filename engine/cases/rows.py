@@ -14,7 +14,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.calendar import deadlines
@@ -55,6 +55,12 @@ class SyncOutcome:
     completed: bool = False
 
 
+# The step path's queries, built once: building a statement costs about as much as running it.
+_WAITING_TIMERS = select(Timer).where(Timer.case_id == bindparam("case_id"), Timer.status == TimerStatus.WAITING)
+_OPEN_TASKS = select(Task).where(Task.case_id == bindparam("case_id"), Task.status == TaskStatus.OPEN)
+_WAITING_SUBSCRIPTIONS = select(MessageSubscription).where(MessageSubscription.case_id == bindparam("case_id"),
+                                                           MessageSubscription.status == SubscriptionStatus.WAITING)
+
 # Set on a workflow by runtime.run_engine: the wall-clock time (as SpiffWorkflow stamps task state changes)
 # when its latest run began, so a sync can tell what changed in this step.
 STEP_STARTED = "_planflow_step_started"
@@ -82,8 +88,7 @@ def sync(session: Session, case: Case, workflow: BpmnWorkflow, now: datetime, ac
 
 def _sync_timers(session, case, workflow, now, actor, outcome) -> dict[str, Timer]:
     """Index waiting timers; mark the ones gone as fired or cancelled. Returns waiting rows by spiff id."""
-    existing = {t.spiff_task_id: t for t in session.execute(
-        select(Timer).where(Timer.case_id == case.id, Timer.status == TimerStatus.WAITING)).scalars()}
+    existing = {t.spiff_task_id: t for t in session.execute(_WAITING_TIMERS, {"case_id": case.id}).scalars()}
     waiting = {}
     for task in all_tasks(workflow):
         if task.state == TaskState.WAITING and is_timer(task):
@@ -185,8 +190,7 @@ def _due(spiff_task, waiting_timers: dict[str, Timer]) -> tuple[datetime | None,
 
 
 def _sync_tasks(session, case, workflow, now, actor, outcome, waiting_timers) -> None:
-    open_rows = {t.spiff_task_id: t for t in session.execute(
-        select(Task).where(Task.case_id == case.id, Task.status == TaskStatus.OPEN)).scalars()}
+    open_rows = {t.spiff_task_id: t for t in session.execute(_OPEN_TASKS, {"case_id": case.id}).scalars()}
     ready = {str(t.id): t for t in ready_user_tasks(workflow)}
     for spiff_id, row in open_rows.items():
         if spiff_id in ready:
@@ -278,8 +282,7 @@ def _correlation(case: Case, definition, data: dict) -> dict:
 
 def _sync_subscriptions(session, case, workflow, now) -> None:
     existing = {(s.spiff_task_id, s.message_name): s for s in session.execute(
-        select(MessageSubscription).where(MessageSubscription.case_id == case.id,
-                                          MessageSubscription.status == SubscriptionStatus.WAITING)).scalars()}
+        _WAITING_SUBSCRIPTIONS, {"case_id": case.id}).scalars()}
     awaited = awaited_messages(case, workflow)
     for key, (element_id, correlation) in awaited.items():
         row = existing.get(key)

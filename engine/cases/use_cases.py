@@ -11,7 +11,7 @@ from typing import Callable
 
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent as StartEventMixin
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, lazyload, undefer
@@ -242,16 +242,20 @@ def lock_case(session: Session, case_id: int) -> Case:
     return case
 
 
+# Built once: the step path runs them at every task completion.
+_LOCK_CASE_OF_TASK = select(Case).where(Case.id == select(Task.case_id).where(Task.id == bindparam("task_id"))
+                                        .scalar_subquery()).with_for_update(of=Case) \
+    .options(undefer(Case.workflow_state)).execution_options(populate_existing=True)
+_TASK_AFTER_LOCK = select(Task).where(Task.id == bindparam("task_id")).options(lazyload(Task.case)) \
+    .execution_options(populate_existing=True)
+
+
 def lock_task_case(session: Session, task_id: int) -> tuple[Case, Task]:
     """A task and its case, the case locked for change, the task read after the lock (so it is current)."""
-    case_of_task = select(Task.case_id).where(Task.id == task_id).scalar_subquery()
-    case = session.execute(select(Case).where(Case.id == case_of_task).with_for_update(of=Case)
-                           .options(undefer(Case.workflow_state))
-                           .execution_options(populate_existing=True)).scalar_one_or_none()
+    case = session.execute(_LOCK_CASE_OF_TASK, {"task_id": task_id}).scalar_one_or_none()
     if case is None:
         raise NotFound(f"no task {task_id}")
-    task = session.execute(select(Task).where(Task.id == task_id).options(lazyload(Task.case))
-                           .execution_options(populate_existing=True)).scalar_one()
+    task = session.execute(_TASK_AFTER_LOCK, {"task_id": task_id}).scalar_one()
     set_committed_value(task, "case", case)   # the case just locked, not a second copy of it
     return case, task
 

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from engine.errors import PlanFlowError, UnknownUser
@@ -59,9 +59,12 @@ def add_user(session: Session, username: str, roles: list[str], password: str | 
     return user
 
 
+# Built once: every request and step looks its user up.
+_USER_WITH_ROLES = select(User).where(User.username == bindparam("username")).options(joinedload(User.roles))
+
+
 def get_user(session: Session, username: str) -> User:
-    user = session.execute(select(User).where(User.username == username).options(joinedload(User.roles))
-                           ).unique().scalar_one_or_none()
+    user = session.execute(_USER_WITH_ROLES, {"username": username}).unique().scalar_one_or_none()
     if user is None or not user.active:
         raise UnknownUser(f"unknown user '{username}'")
     return user

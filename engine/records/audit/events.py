@@ -16,7 +16,7 @@ import os
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine.calendar.clock import as_utc
@@ -57,6 +57,9 @@ def hash_of(event: AuditEvent) -> str:
                       event.case_number, event.element_id, payload_hash(event.salt, event.payload), event.prev_hash)
 
 
+_LOCKED_HEAD = select(AuditChainHead).where(AuditChainHead.id == bindparam("chain")).with_for_update()
+
+
 def lock_head(session: Session, chain: int) -> AuditChainHead:
     """A chain's head row, locked for the rest of this transaction (queried once per chain and transaction)."""
     transaction = session.get_transaction()
@@ -65,8 +68,7 @@ def lock_head(session: Session, chain: int) -> AuditChainHead:
         cached = session.info["audit_heads"] = (transaction, {})
     head = cached[1].get(chain)
     if head is None:
-        head = session.execute(select(AuditChainHead).where(AuditChainHead.id == chain)
-                               .with_for_update()).scalar_one_or_none()
+        head = session.execute(_LOCKED_HEAD, {"chain": chain}).scalar_one_or_none()
         if head is None:
             head = AuditChainHead(id=chain, last_seq=0, last_hash=GENESIS_HASH, anchored_seq=0,
                                   trail=uuid.uuid4().hex if chain == GLOBAL_CHAIN else None)
