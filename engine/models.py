@@ -7,6 +7,7 @@ from datetime import date, datetime, timezone
 from sqlalchemy import JSON, Boolean, Date, Enum, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from engine.cases.state_codec import CompressedState
 from engine.db import Base, UTCDateTime
 
 
@@ -150,9 +151,9 @@ class Case(Base):
     started_by: Mapped[str] = mapped_column(String(80))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # The serialized SpiffWorkflow state without its spec (the spec lives on the plan version).
-    # Deferred: lists and inboxes never need it, only the use cases that run the case.
-    workflow_state: Mapped[dict] = mapped_column(JSON, deferred=True)
+    # The serialized SpiffWorkflow state without its spec (the spec lives on the plan version), stored
+    # compressed (engine/cases/state_codec.py); a dict in Python. Deferred: lists and inboxes never need it.
+    workflow_state: Mapped[dict] = mapped_column(CompressedState, deferred=True)
     serializer_version: Mapped[str] = mapped_column(String(20))
     library_version: Mapped[str] = mapped_column(String(20))
     # The last engine failure (e.g. a timer whose escalation could not run), for a process owner.

@@ -9,14 +9,17 @@ from __future__ import annotations
 from alembic import context
 
 from engine import models  # noqa: F401  (registers the tables on Base.metadata)
+from engine.cases.state_codec import CompressedState
 from engine.config import Settings
 from engine.db import Base, UTCDateTime, make_engine
 
 
 def render_item(kind, obj, autogen_context):
-    """Draft UTCDateTime columns as plain DateTime: the DDL is the same and a revision stays free of engine imports."""
+    """Draft PlanFlow's own column types as plain SQL ones: the same DDL, and revisions stay free of engine imports."""
     if kind == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime()"
+    if kind == "type" and isinstance(obj, CompressedState):
+        return "sa.LargeBinary()"
     return False
 
 
