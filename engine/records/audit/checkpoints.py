@@ -71,11 +71,13 @@ def _anchor_heads(session: Session, now: datetime) -> dict | None:
                    payload={"trail": global_head.trail, "cases": cases})
     global_head.anchored_seq = global_head.last_seq
     session.flush()
+    anchored_at = session.execute(select(AuditEvent.seq).where(   # events are inserted in a batch: no id on `event`
+        AuditEvent.case_id.is_(None), AuditEvent.chain_seq == event.chain_seq)).scalar_one()
     signer = keys.signer()
     checkpoint = {
         "format": CHECKPOINT_FORMAT, "trail": global_head.trail, "at": as_utc(now).isoformat(),
         "event_count": session.execute(select(func.sum(AuditChainHead.last_seq))).scalar_one(),
-        "global": [global_head.last_seq, global_head.last_hash, event.seq], "cases": cases, "key_id": signer.key_id,
+        "global": [global_head.last_seq, global_head.last_hash, anchored_at], "cases": cases, "key_id": signer.key_id,
     }
     checkpoint["signature"] = signer.sign(canonical(checkpoint))
     return checkpoint

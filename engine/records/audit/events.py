@@ -16,7 +16,7 @@ import os
 import uuid
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, event as orm_events, insert, select
 from sqlalchemy.orm import Session
 
 from engine.calendar.clock import as_utc
@@ -97,6 +97,25 @@ def record(session: Session, kind: str, actor: str, now: datetime, *, case: Case
                        case_number=case_number, element_id=element_id, payload=payload, salt=salt,
                        prev_hash=head.last_hash, hash=digest, key_id=signer.key_id,
                        signature=signer.sign(digest.encode("ascii")))
-    session.add(event)
-    head.last_seq, head.last_hash = chain_seq, digest
+    session.info.setdefault(_PENDING, []).append(event)
+    head.last_seq, head.last_hash = chain_seq, digest   # the head is dirty now: the next flush writes the events
     return event
+
+
+# Events recorded in a transaction and not yet written: the next flush inserts them all in one statement.
+_PENDING = "planflow_audit_pending"
+_COLUMNS = ("chain_seq", "occurred_at", "actor", "kind", "case_id", "case_number", "element_id", "payload", "salt",
+            "prev_hash", "hash", "key_id", "signature")
+
+
+@orm_events.listens_for(Session, "before_flush")
+def _write_pending(session: Session, _context, _instances) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        session.execute(insert(AuditEvent.__table__),
+                        [{name: getattr(recorded, name) for name in _COLUMNS} for recorded in pending])
+
+
+@orm_events.listens_for(Session, "after_soft_rollback")
+def _forget_pending(session: Session, _previous) -> None:
+    session.info.pop(_PENDING, None)
