@@ -1,9 +1,11 @@
 """What the sandbox process boundary costs: expressions/s and general_complaint cases/s, in-process vs boundary.
 
 "In-process" runs the sandbox's interpreter inside this process, as PlanFlow did before
-the boundary; "boundary" sends each evaluation to a warm sandbox process. Both run in the
-same process, alternating round by round, so the ratios are what to compare: machines
-here are noisy, absolute figures are not.
+the boundary; "boundary" sends each evaluation to a warm sandbox process (memo off);
+"+ memo" is the boundary as PlanFlow runs it, with the memo of expression values
+(engine/sandbox/memo.py) answering repeated questions. All run in the same process,
+alternating round by round, so the ratios are what to compare: machines here are noisy,
+absolute figures are not.
 
     .venv/bin/python bench/sandbox.py [--cases N] [--rounds R] [--postgres URL]
 
@@ -25,18 +27,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import select, text  # noqa: E402
 
-from bench.throughput import persisted_case  # noqa: E402
+from bench.throughput import REGISTRATION, STEPS, WORKER  # noqa: E402
 from engine import sandbox
 from engine.calendar.clock import engine_time  # noqa: E402
 from engine.calendar.deadlines import EXPRESSION_FUNCTIONS, using_calendar  # noqa: E402
 from engine.calendar.working_days import WorkingCalendar  # noqa: E402
+from engine.cases import use_cases as cases  # noqa: E402
 from engine.db import create_schema, make_engine, make_session_factory, transaction  # noqa: E402
+from engine.models import Task, TaskStatus  # noqa: E402
 from engine.people import users  # noqa: E402
 from engine.people.roles import ROLES  # noqa: E402
 from engine.plans import versions as plans
-from engine.sandbox import boundary, interpreter  # noqa: E402
+from engine.sandbox import boundary, interpreter, memo  # noqa: E402
 
 CASE_DATA = {"complainant": "王女士", "contact": "13800000000", "channel": "phone", "category": "service",
              "content": "快递延误" * 20, "grade": "general", "compensation_amount": 500,
@@ -61,18 +65,25 @@ def in_process_execute(source, data, functions, extra, time_limit):
 
 
 THROUGH_THE_BOUNDARY = boundary.evaluate, boundary.execute
+MEMO_ON = memo.SIZE or 4096      # the memo's size when it is on (PLANFLOW_SANDBOX_MEMO_SIZE, unless that is 0)
 IN_PROCESS = in_process_evaluate, in_process_execute
 
 
 @contextlib.contextmanager
-def sandbox_mode(functions):
-    """Run every evaluation of the engine (and of this bench) in-process or through the boundary."""
-    saved = boundary.evaluate, boundary.execute
+def sandbox_mode(functions, memo_size=0):
+    """Run every evaluation of the engine (and of this bench) in-process or through the boundary.
+
+    The memo is off unless memo_size says otherwise, and starts empty either way.
+    """
+    saved, saved_size = (boundary.evaluate, boundary.execute), memo.shared.size
     boundary.evaluate, boundary.execute = functions
+    memo.shared.clear()
+    memo.shared.resize(memo_size)
     try:
         yield
     finally:
         boundary.evaluate, boundary.execute = saved
+        memo.shared.resize(saved_size)
 
 
 def counted(functions, calls: list):
@@ -95,6 +106,22 @@ def expression_rate(mode, source, runs) -> float:
     return runs / (time.perf_counter() - started)
 
 
+def persisted_case(session_factory, now) -> None:
+    """The throughput bench's general_complaint case: register it, then claim and complete its five tasks."""
+    with transaction(session_factory) as session:
+        number = cases.start_case(session, "general_complaint", REGISTRATION, "intake1", now).number
+    for element_id, data in STEPS:
+        with transaction(session_factory, readonly=True) as session:
+            case = cases.get_case(session, number)
+            [task] = [t for t in session.execute(select(Task).where(
+                Task.case_id == case.id, Task.status == TaskStatus.OPEN)).scalars() if t.element_id == element_id]
+        with transaction(session_factory) as session:
+            cases.claim_task(session, task.id, WORKER, now)
+        with transaction(session_factory) as session:
+            done = cases.complete_task(session, task.id, WORKER, data, now)
+    assert done.case_completed
+
+
 def prepare(url: str, plan_folders):
     engine = make_engine(url)
     create_schema(engine)
@@ -103,7 +130,7 @@ def prepare(url: str, plan_folders):
     with transaction(session_factory) as session:
         plans.deploy(session, plans.Bundle.from_paths(plan_folders), "bench", now)
         users.add_user(session, "intake1", ["intake"], "bench")
-        users.add_user(session, "all_roles", [r for r, role in ROLES.items() if role.works_cases], "bench")
+        users.add_user(session, WORKER, [r for r, role in ROLES.items() if role.works_cases], "bench")
     persisted_case(session_factory, now)   # warm the spec cache, the connection pool and the sandbox processes
     return engine, session_factory, now
 
@@ -130,20 +157,43 @@ def bench_expressions(runs: int, rounds: int) -> None:
             print(f"  {label:28} {inside:12.0f} {outside:12.0f} {outside / inside:7.2f}")
 
 
+def bench_memo(runs: int, rounds: int) -> None:
+    """Evaluations/s of the same condition asked again and again, memo off against on."""
+    print(f"\nrepeated conditions/s through the boundary, {runs} evaluations x {rounds} rounds (medians), "
+          f"memo off vs on ({MEMO_ON} entries)")
+    print(f"  {'':28} {'memo off':>12} {'memo on':>12} {'ratio':>7}")
+    for label, mode, source in EXPRESSIONS[:2]:
+        rates = {"off": [], "on": []}
+        for _ in range(rounds):
+            for key, size in (("off", 0), ("on", MEMO_ON)):
+                with sandbox_mode(THROUGH_THE_BOUNDARY, size):
+                    expression_rate(mode, source, 5)
+                    rates[key].append(expression_rate(mode, source, runs))
+        off, on = statistics.median(rates["off"]), statistics.median(rates["on"])
+        print(f"  {label:28} {off:12.0f} {on:12.0f} {on / off:7.1f}")
+
+
 def bench_cases(label: str, url: str, cases_per_round: int, rounds: int, plan_folders) -> None:
     engine, session_factory, now = prepare(url, plan_folders)
     calls = []
-    with sandbox_mode(counted(THROUGH_THE_BOUNDARY, calls)):
+    with sandbox_mode(counted(THROUGH_THE_BOUNDARY, calls), MEMO_ON):
+        persisted_case(session_factory, now)   # fills the memo as a first case does
+        before = sandbox.pool.shared().requests
         persisted_case(session_factory, now)
-    rates = {"in": [], "out": []}
+        trips = sandbox.pool.shared().requests - before
+    modes = (("in", IN_PROCESS, 0), ("out", THROUGH_THE_BOUNDARY, 0), ("memo", THROUGH_THE_BOUNDARY, MEMO_ON))
+    rates = {key: [] for key, _, _ in modes}
     for _ in range(rounds):
-        for key, functions in (("in", IN_PROCESS), ("out", THROUGH_THE_BOUNDARY)):
-            with sandbox_mode(functions):
+        for key, functions, memo_size in modes:
+            with sandbox_mode(functions, memo_size):
+                persisted_case(session_factory, now)   # the memo is as full as after the server's first case
                 rates[key].append(rate(lambda: persisted_case(session_factory, now), cases_per_round))
     engine.dispose()
-    inside, outside = statistics.median(rates["in"]), statistics.median(rates["out"])
-    print(f"  {label:10} {inside:10.1f} {outside:10.1f} {outside / inside:7.2f}   "
-          f"({len(calls)} sandbox calls per case, {(1 / outside - 1 / inside) * 1000:+.1f} ms per case)")
+    inside, outside, memoised = (statistics.median(rates[key]) for key in ("in", "out", "memo"))
+    print(f"  {label:10} {inside:10.1f} {outside:10.1f} {memoised:10.1f} {outside / inside:7.2f} "
+          f"{memoised / inside:7.2f}   ({len(calls) // 2} sandbox calls per case, {trips} trips once the memo "
+          f"has seen a case; boundary {(1 / outside - 1 / inside) * 1000:+.1f} ms, "
+          f"+ memo {(1 / memoised - 1 / inside) * 1000:+.1f} ms per case)")
 
 
 @contextlib.contextmanager
@@ -176,9 +226,10 @@ def main() -> None:
     sandbox.evaluate("1", {})   # start the pool before anything is timed
     if not args.skip_expressions:
         bench_expressions(args.expressions, args.rounds)
+        bench_memo(args.expressions, args.rounds)
     print(f"\ngeneral_complaint cases/s, {args.cases} cases x {args.rounds} rounds (medians), "
           f"start + claim + complete of 5 tasks")
-    print(f"  {'':10} {'in-process':>10} {'boundary':>10} {'ratio':>7}")
+    print(f"  {'':10} {'in-process':>10} {'boundary':>10} {'+ memo':>10} {'ratio':>7} {'+ memo':>7}")
     with tempfile.TemporaryDirectory() as folder:
         bench_cases("SQLite", f"sqlite:///{folder}/bench.sqlite3", args.cases, args.rounds, plan_folders)
     if args.postgres:

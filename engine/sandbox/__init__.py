@@ -19,6 +19,10 @@ The boundary is the operating system's (pool.py, process.py, child.py, confine.p
   carry on.
 - The engine's functions (`working_days`, ...) are called back over the pipe and run in the
   server, with its clock and calendar; arguments and results are plain data.
+- An expression asked again with the same request (text, fields sent, `extra`, engine
+  function names, limits) gets the value a sandbox process gave before (memo.py,
+  `PLANFLOW_SANDBOX_MEMO_SIZE`): never one that called an engine function, never an error,
+  never a list, dict or set.
 - Only plain data comes back: None, bool, int, float, str, list, tuple, dict, set,
   date/datetime/time/timedelta, Decimal. Anything else is a `SandboxRuntimeError`. Values
   of other types that the engine put in the case data go as stand-ins and come back as the

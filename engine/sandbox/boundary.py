@@ -1,13 +1,14 @@
 """Send code and case data across the process boundary and turn the answer back into values or errors.
 
 The server only normalises the text (strip, dedent) and packs plain data; checking,
-compiling and running happen in a sandbox process (pool.py, child.py).
+compiling and running happen in a sandbox process (pool.py, child.py). An expression asked
+again with the same request gets the value a sandbox process gave before (memo.py).
 """
 from __future__ import annotations
 
 import sys
 
-from engine.sandbox import pool, wire
+from engine.sandbox import memo, pool, wire
 from engine.sandbox.errors import (
     SandboxCrashed,
     SandboxRefused,
@@ -61,20 +62,56 @@ def protections() -> dict:
 
 def _run(op, source, data, functions, extra, time_limit):
     limit = _limit(time_limit)
-    opaque = {}
     names = _names_read.get((op, source))
+    request, opaque = _request(op, source, data, names, functions, extra, limit)
+    key = _memo_key(op, names, request, opaque)
+    remembered = memo.shared.get(key)
+    if remembered is not memo.MISSING:
+        return {"value": remembered}
+    answer = pool.shared().run({**request, "want_names": names is None}, functions, limit, opaque)
+    _raise_error(answer, source)
+    _remember_names(op, source, answer.get("names"))
+    if op == "eval" and memo.shared.size and answer.get("engine_calls") == 0 and "value" in answer:
+        if names is None:
+            key = _key_of_next_run(request, opaque, _names_read.get((op, source)))
+        memo.shared.put(key, answer["value"])
+    return answer
+
+
+def _request(op, source, data, names, functions, extra, limit):
+    """The request for a sandbox process, and the server's objects its stand-ins stand for."""
+    opaque = {}
     if names is not None:   # only the fields the code can name: less to send, and less data leaves the server
         data = {name: data[name] for name in names if name in data}
     try:
         request = {"op": op, "source": source, "data": wire.encode(data, opaque),
                    "extra": wire.encode(extra, opaque) if extra else None, "functions": sorted(functions),
-                   "time_limit": limit, "memory_limit": _memory_limit(), "want_names": names is None}
+                   "time_limit": limit, "memory_limit": _memory_limit()}
     except (ValueError, RecursionError):
         raise SandboxRefused("the case data is nested too deeply to be evaluated") from None
-    answer = pool.shared().run(request, functions, limit, opaque)
-    _raise_error(answer, source)
-    _remember_names(op, source, answer.get("names"))
-    return answer
+    return request, opaque
+
+
+def _key_of_next_run(request, opaque, names):
+    """After a first run, which was sent every field: the key of the next, which is sent only those named.
+
+    Cut from what was sent (not packed again from the case data, which may have changed since).
+    """
+    data = request["data"]
+    if names is None or not isinstance(data, dict) or wire.TAG in data:
+        return None
+    return _memo_key("eval", names, {**request, "data": {name: data[name] for name in names if name in data}}, opaque)
+
+
+def _memo_key(op, names, request, opaque):
+    """The memo's key for an expression's request, or None when its answer is not to be remembered.
+
+    Only requests that send just the named fields are keyed (the first run sends them all), and
+    none with stand-ins: a stand-in numbers an object within one request, it does not name it.
+    """
+    if op != "eval" or names is None or opaque:
+        return None
+    return memo.shared.key(request)
 
 
 # (op, source) -> the global names the code reads, as a sandbox process compiled it.

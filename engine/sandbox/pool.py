@@ -33,12 +33,16 @@ class Pool:
         self._changed = threading.Condition()
         self._owner = os.getpid()
         self.started = 0                 # processes started so far (tests and the bench read it)
+        self.requests = 0                # requests sent to sandbox processes so far (tests and the bench read it)
 
     def run(self, request: dict, functions: dict, time_limit: float, opaque: dict | None = None) -> dict:
         """Send request to a sandbox process; serve its calls; return its answer within the time limit.
 
         A process that died while idle cannot take the request; it goes to another one, once.
+        The answer's "engine_calls" is how many engine functions the process called for it.
         """
+        with self._changed:
+            self.requests += 1
         for attempt in (1, 2):
             try:
                 return self._run_once(request, functions, time_limit, {} if opaque is None else opaque)
@@ -73,10 +77,13 @@ class Pool:
         except Gone:
             child.kill()
             raise NotDelivered() from None
+        calls = 0
         while True:
             message = child.receive(deadline, opaque)
             if "call" not in message:
+                message["engine_calls"] = calls   # counted by the server, whatever the process says
                 return message
+            calls += 1
             child.send(_call_engine_function(functions, message, opaque), deadline)
 
     def protections(self) -> dict:
