@@ -99,8 +99,8 @@ def write(session: Session, announcement: Announcement, now: datetime, settings:
             if not hook.events or announcement.event in hook.events:
                 rows.append(_row(announcement, WEBHOOK, hook.name, hook.url, hook.locale, now, now,
                                  NotificationStatus.PENDING))
-    if rows:  # one INSERT … VALUES (…), (…) statement: cheaper in the step than a statement per row
-        session.execute(insert(Notification).values(rows))
+    if rows:  # one statement (batched by the driver layer), compiled once: a VALUES list would compile anew each time
+        session.execute(insert(Notification.__table__), rows)
     return len(rows)
 
 
