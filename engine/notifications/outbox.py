@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, insert, select
+from sqlalchemy import bindparam, exists, insert, select
 from sqlalchemy.orm import Session
 
 from engine.calendar.local_time import zone
@@ -45,8 +45,7 @@ def role_holders(session: Session, role: str) -> list[str]:
     """
     cache = session.info.setdefault(_HOLDERS, {})
     if role not in cache:
-        rows = session.execute(_people().join(UserRole, UserRole.user_id == User.id)
-                               .where(UserRole.role == role, User.active.is_(True)).order_by(User.username)).all()
+        rows = session.execute(_ROLE_HOLDERS, {"role": role}).all()
         _remember(session, rows)
         cache[role] = [name for name, _, _ in rows]
     return cache[role]
@@ -55,6 +54,13 @@ def role_holders(session: Session, role: str) -> list[str]:
 def _people():
     return select(User.username, User.locale, NotificationPreference).outerjoin(
         NotificationPreference, NotificationPreference.username == User.username)
+
+
+# Built once: a step runs them for every role it notifies.
+_ROLE_HOLDERS = _people().join(UserRole, UserRole.user_id == User.id) \
+    .where(UserRole.role == bindparam("role"), User.active.is_(True)).order_by(User.username)
+_PEOPLE_NAMED = _people().where(User.username.in_(bindparam("names", expanding=True)))
+_ACTIVE_WEBHOOKS = select(Webhook).where(Webhook.active.is_(True)).order_by(Webhook.id)
 
 
 def _remember(session: Session, rows) -> None:
@@ -67,14 +73,13 @@ def _people_named(session: Session, names: list[str]) -> dict[str, tuple[str, pr
     known = session.info.setdefault(_PEOPLE, {})
     missing = [n for n in names if n not in known]
     if missing:
-        _remember(session, session.execute(_people().where(User.username.in_(missing))).all())
+        _remember(session, session.execute(_PEOPLE_NAMED, {"names": missing}).all())
     return {n: known[n] for n in names if n in known}
 
 
 def _active_webhooks(session: Session) -> list[Webhook]:
     if _WEBHOOKS not in session.info:
-        session.info[_WEBHOOKS] = list(session.execute(select(Webhook).where(Webhook.active.is_(True))
-                                                       .order_by(Webhook.id)).scalars())
+        session.info[_WEBHOOKS] = list(session.execute(_ACTIVE_WEBHOOKS).scalars())
     return session.info[_WEBHOOKS]
 
 
