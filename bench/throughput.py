@@ -4,6 +4,9 @@ Everything runs in one process, in interleaved rounds (in-memory, SQLite, Postgr
 and the figures to compare are the per-round ratios' medians: machines here are noisy,
 absolute figures are not. Also printed, per database:
 - SQL statements per task completion (the transaction that completes a task);
+- the floor (bench/floor.py): the same walk and transactions with only SpiffWorkflow, PlanFlow's
+  state format and bare DBAPI statements — the ceiling of any design that commits every action,
+  and how much of it PlanFlow reaches;
 - step cost after 100 rounds of a loop (compensation rejected, revised, rejected…) against the
   same step of a fresh case, the two measured alternately, with the stored state's size.
 
@@ -43,6 +46,9 @@ from engine.people import users  # noqa: E402
 from engine.people.roles import ROLES  # noqa: E402
 from engine.plans import versions as plans  # noqa: E402
 from engine.plans.bpmn import quote_bare_timer_values  # noqa: E402
+from engine.plans.versions import spec_cache  # noqa: E402
+
+from floor import FloorPath  # noqa: E402  (bench/floor.py)
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SCHEMA = f"planflow_bench_{os.getpid()}"
@@ -215,11 +221,19 @@ def main() -> None:
                 admin.dispose()
 
 
+def floor_path(db: Database) -> FloorPath:
+    with transaction(db.sessions, readonly=True) as session:
+        plan = spec_cache.get(plans.current_version(session, "general_complaint"))
+    return FloorPath(db.engine, plan, BARE_ENGINE, REGISTRATION, STEPS)
+
+
 def report(args, spec, subprocess_specs, databases: list[Database]) -> None:
+    floors = {db.name: floor_path(db) for db in databases}
     for db in databases:
         db.persisted_case()   # warm the spec cache and the connection pool
     ratios = {db.name: [] for db in databases}
     rates = {db.name: [] for db in databases}
+    floor_ratios = {db.name: [] for db in databases}
     memory = []
     for _ in range(args.rounds):
         with using_calendar(WorkingCalendar()):
@@ -230,6 +244,10 @@ def report(args, spec, subprocess_specs, databases: list[Database]) -> None:
             persisted = rate(db.persisted_case, args.cases)
             rates[db.name].append(persisted)
             ratios[db.name].append(persisted / mem)
+            with using_calendar(WorkingCalendar()):
+                floor_ratios[db.name].append(rate(floors[db.name].case, args.cases) / mem)
+    for floor in floors.values():
+        floor.close()
     print(f"general_complaint, {args.cases} cases x {args.rounds} interleaved rounds (medians)")
     print(f"  in-memory SpiffWorkflow : {statistics.median(memory):8.1f} cases/s")
     for db in databases:
@@ -238,6 +256,12 @@ def report(args, spec, subprocess_specs, databases: list[Database]) -> None:
               f"{db.statements / max(db.completions, 1):.1f} SQL statements per task completion")
     print(f"  (a persisted case: start + claim and complete of {len(STEPS)} tasks, "
           f"{1 + 2 * len(STEPS)} writing transactions)")
+    print("the floor: the same walk and transactions with only SpiffWorkflow, PlanFlow's state format and bare "
+          "DBAPI statements (bench/floor.py)")
+    for db in databases:
+        floor = statistics.median(floor_ratios[db.name])
+        print(f"  floor on {db.name:<11}: ratio to in-memory {floor:.3f}   "
+              f"PlanFlow reaches {statistics.median(ratios[db.name]) / floor:.2f} of it")
     print(f"compensation loop: step cost after {args.loop_rounds} rounds vs a fresh case (medians, alternated)")
     for db in databases:
         ratio, fresh_size, late_size = loop_cost(db, args.loop_rounds, samples=7)
