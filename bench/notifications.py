@@ -27,8 +27,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import insert, select, text  # noqa: E402
 
 from engine.db import create_schema, make_engine, make_session_factory, transaction  # noqa: E402
-from engine.cases import use_cases as cases  # noqa: E402
-from engine.models import DeadlineWarning, DeadlineWarningStatus, Task, TaskStatus  # noqa: E402
+from engine.models import DeadlineWarning, DeadlineWarningStatus, Task  # noqa: E402
 from engine.notifications import events, near_deadlines, preferences, webhooks  # noqa: E402
 from engine.people import users  # noqa: E402
 from engine.people.roles import ROLES  # noqa: E402
@@ -36,23 +35,7 @@ from engine.plans import versions as plans  # noqa: E402
 
 os.environ.setdefault("PLANFLOW_SMTP_HOST", "127.0.0.1")  # mail rows are written (nothing is sent here)
 
-from throughput import REGISTRATION, STEPS  # noqa: E402 — the same case as the throughput bench walks
-
-
-def persisted_case(factory, now) -> None:
-    """Register a complaint, then claim and complete each of its five tasks: 11 transactions."""
-    with transaction(factory) as session:
-        number = cases.start_case(session, "general_complaint", REGISTRATION, "intake1", now).number
-    for element_id, data in STEPS:
-        with transaction(factory, readonly=True) as session:
-            case = cases.get_case(session, number)
-            [task] = [t for t in session.execute(select(Task).where(
-                Task.case_id == case.id, Task.status == TaskStatus.OPEN)).scalars() if t.element_id == element_id]
-        with transaction(factory) as session:
-            cases.claim_task(session, task.id, "all_roles", now)
-        with transaction(factory) as session:
-            done = cases.complete_task(session, task.id, "all_roles", data, now)
-    assert done.case_completed
+from throughput import persisted_case  # noqa: E402 — the same case as the throughput bench walks
 
 
 def prepared(url: str, now: datetime):

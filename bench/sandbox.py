@@ -27,16 +27,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import select, text  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
-from bench.throughput import REGISTRATION, STEPS, WORKER  # noqa: E402
+from bench.throughput import WORKER, persisted_case  # noqa: E402
 from engine import sandbox
 from engine.calendar.clock import engine_time  # noqa: E402
 from engine.calendar.deadlines import EXPRESSION_FUNCTIONS, using_calendar  # noqa: E402
 from engine.calendar.working_days import WorkingCalendar  # noqa: E402
-from engine.cases import use_cases as cases  # noqa: E402
 from engine.db import create_schema, make_engine, make_session_factory, transaction  # noqa: E402
-from engine.models import Task, TaskStatus  # noqa: E402
 from engine.people import users  # noqa: E402
 from engine.people.roles import ROLES  # noqa: E402
 from engine.plans import versions as plans
@@ -104,22 +102,6 @@ def expression_rate(mode, source, runs) -> float:
     for _ in range(runs):
         run(source, data if mode == "eval" else dict(CASE_DATA), EXPRESSION_FUNCTIONS, None, None)
     return runs / (time.perf_counter() - started)
-
-
-def persisted_case(session_factory, now) -> None:
-    """The throughput bench's general_complaint case: register it, then claim and complete its five tasks."""
-    with transaction(session_factory) as session:
-        number = cases.start_case(session, "general_complaint", REGISTRATION, "intake1", now).number
-    for element_id, data in STEPS:
-        with transaction(session_factory, readonly=True) as session:
-            case = cases.get_case(session, number)
-            [task] = [t for t in session.execute(select(Task).where(
-                Task.case_id == case.id, Task.status == TaskStatus.OPEN)).scalars() if t.element_id == element_id]
-        with transaction(session_factory) as session:
-            cases.claim_task(session, task.id, WORKER, now)
-        with transaction(session_factory) as session:
-            done = cases.complete_task(session, task.id, WORKER, data, now)
-    assert done.case_completed
 
 
 def prepare(url: str, plan_folders):

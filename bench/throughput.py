@@ -48,7 +48,7 @@ from engine.plans import versions as plans  # noqa: E402
 from engine.plans.bpmn import quote_bare_timer_values  # noqa: E402
 from engine.plans.versions import spec_cache  # noqa: E402
 
-from floor import FloorPath  # noqa: E402  (bench/floor.py)
+from bench.floor import FloorPath  # noqa: E402
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SCHEMA = f"planflow_bench_{os.getpid()}"
@@ -85,6 +85,22 @@ def in_memory_case(spec, subprocess_specs) -> None:
         task.run()
         workflow.do_engine_steps()
     assert workflow.is_completed()
+
+
+def persisted_case(session_factory, now: datetime) -> None:
+    """The bench's case walked on PlanFlow: register it, then claim and complete its five tasks (11 transactions)."""
+    with transaction(session_factory) as session:
+        number = cases.start_case(session, "general_complaint", REGISTRATION, "intake1", now).number
+    for element_id, data in STEPS:
+        with transaction(session_factory, readonly=True) as session:
+            case = cases.get_case(session, number)
+            [task] = [t for t in session.execute(select(Task).where(
+                Task.case_id == case.id, Task.status == TaskStatus.OPEN)).scalars() if t.element_id == element_id]
+        with transaction(session_factory) as session:
+            cases.claim_task(session, task.id, WORKER, now)
+        with transaction(session_factory) as session:
+            done = cases.complete_task(session, task.id, WORKER, data, now)
+    assert done.case_completed
 
 
 class Database:
