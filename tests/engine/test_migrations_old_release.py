@@ -32,6 +32,14 @@ START = {"complainant": "王女士", "contact": "13800000000", "channel": "phone
          "content": "快递延误"}
 
 
+# An earlier release's CLI: a fresh database with general_complaint deployed, the demo users, and one case.
+SETUP_AND_START = (["init"],
+                   ["deploy", "processes/general_complaint.bpmn", "processes/complaint_closure.bpmn",
+                    "processes/compensation_approval.dmn", "forms", "--as", "setup"],
+                   ["demo-users"],
+                   ["start", "general_complaint", "--as", "intake1", "--data", json.dumps(START)])
+
+
 def extract(commit: str, into) -> bool:
     found = subprocess.run(["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=ROOT, capture_output=True)
     if found.returncode != 0:
@@ -95,11 +103,7 @@ def test_a_database_an_earlier_release_made_is_upgraded_and_its_case_goes_on(com
     if not extract(commit, old):
         pytest.skip(f"release {commit} is not in this clone's history")
     key = tmp_path / "audit_key"
-    printed = old_planflow(old, url, key, ["init"],
-                           ["deploy", "processes/general_complaint.bpmn", "processes/complaint_closure.bpmn",
-                            "processes/compensation_approval.dmn", "forms", "--as", "setup"],
-                           ["demo-users"],
-                           ["start", "general_complaint", "--as", "intake1", "--data", json.dumps(START)],
+    printed = old_planflow(old, url, key, *SETUP_AND_START,
                            ["claim", "1", "--as", "intake1"],
                            ["complete", "1", "--as", "intake1", "--data",
                             json.dumps({"contact_note": "已联系", "grade": "general"})])

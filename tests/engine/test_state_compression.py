@@ -14,7 +14,7 @@ from engine.db import make_engine, transaction
 from engine.errors import CaseEngineError
 from engine.migrations import schema
 from tests.engine.test_migrations import WHEN, differences, new_url  # noqa: F401 (fixture)
-from tests.engine.test_migrations_old_release import START, extract, old_planflow, planflow, url  # noqa: F401 (fixture)
+from tests.engine.test_migrations_old_release import SETUP_AND_START, extract, old_planflow, planflow, url  # noqa: F401 (fixture)
 
 REGISTRATION = {"complainant": "王女士", "contact": "13800000000", "channel": "phone", "category": "service",
                 "content": "快递延误且客服态度差", "claimed_amount": 500}
@@ -136,11 +136,7 @@ def test_cases_a_json_release_stored_are_compressed_by_the_upgrade_go_on_and_a_d
     if not extract(JSON_RELEASE, old):
         pytest.skip(f"release {JSON_RELEASE} is not in this clone's history")
     key = tmp_path / "audit_key"
-    printed = old_planflow(old, url, key, ["init"],
-                           ["deploy", "processes/general_complaint.bpmn", "processes/complaint_closure.bpmn",
-                            "processes/compensation_approval.dmn", "forms", "--as", "setup"],
-                           ["demo-users"],
-                           ["start", "general_complaint", "--as", "intake1", "--data", json.dumps(START)],
+    printed = old_planflow(old, url, key, *SETUP_AND_START,
                            ["complete", "1", "--as", "intake1", "--data", json.dumps(STEPS[0][1])])
     number = next(line for line in printed if line.startswith("TS-"))
     engine = make_engine(url)
