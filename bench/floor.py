@@ -10,6 +10,9 @@ bench/throughput.py prints it beside PlanFlow's figure.
 """
 from __future__ import annotations
 
+import itertools
+import json
+
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.engine import Engine
@@ -17,21 +20,31 @@ from sqlalchemy.engine import Engine
 from engine.cases import persistence, state_codec
 from engine.plans.bpmn import ParsedPlan
 
-TABLES = ("CREATE TABLE floor_cases (id INTEGER PRIMARY KEY, state {blob} NOT NULL)",
-          "CREATE TABLE floor_tasks (id {serial} PRIMARY KEY, case_id INTEGER NOT NULL, spiff_task_id VARCHAR(36), "
-          "element_id VARCHAR(200), assignee VARCHAR(80), done BOOLEAN NOT NULL)")
+TABLES = ("CREATE TABLE IF NOT EXISTS floor_cases (id INTEGER PRIMARY KEY, state {blob} NOT NULL)",
+          "CREATE TABLE IF NOT EXISTS floor_tasks (id {serial} PRIMARY KEY, case_id INTEGER NOT NULL, spiff_task_id VARCHAR(36), "
+          "element_id VARCHAR(200), assignee VARCHAR(80), done BOOLEAN NOT NULL)",
+          "CREATE TABLE IF NOT EXISTS floor_journal (id {serial} PRIMARY KEY, case_id INTEGER NOT NULL, spiff_task_id VARCHAR(36), "
+          "data TEXT NOT NULL)")
+
+_case_ids = itertools.count(1)   # shared by the paths walking one database
 
 
 class FloorPath:
-    """A general_complaint case walked as `bench/throughput.py` walks it, on one raw DBAPI connection."""
+    """A general_complaint case walked as `bench/throughput.py` walks it, on one raw DBAPI connection.
 
-    def __init__(self, engine: Engine, plan: ParsedPlan, script_engine, registration: dict, steps: list):
+    With `journal`, a completion does not save the workflow: it appends the task's form data to a
+    journal (the state is saved at registration only). That is the floor of a design that rebuilds
+    a case by replaying its journal — not PlanFlow's, shown for planning what such a design would buy.
+    """
+
+    def __init__(self, engine: Engine, plan: ParsedPlan, script_engine, registration: dict, steps: list,
+                 journal: bool = False):
+        self.journal = journal
         self.plan, self.script_engine = plan, script_engine
         self.registration, self.steps = registration, steps
         self.sqlite = engine.dialect.name == "sqlite"
         self.mark = "?" if self.sqlite else "%s"
         self.connection = engine.raw_connection()
-        self.next_case = 0
         kinds = {"blob": "BLOB", "serial": "INTEGER"} if self.sqlite else {"blob": "BYTEA", "serial": "SERIAL"}
         self._transaction(lambda cursor: [cursor.execute(table.format(**kinds)) for table in TABLES])
 
@@ -58,6 +71,9 @@ class FloorPath:
             cursor.execute(self._sql("INSERT INTO floor_cases (id, state) VALUES (?, ?)"), (case_id, state))
         else:
             cursor.execute(self._sql("UPDATE floor_cases SET state = ? WHERE id = ?"), (state, case_id))
+        self._new_tasks(cursor, case_id, workflow)
+
+    def _new_tasks(self, cursor, case_id: int, workflow: BpmnWorkflow) -> None:
         known = {row[0] for row in cursor.execute(
             self._sql("SELECT spiff_task_id FROM floor_tasks WHERE case_id = ? AND NOT done"), (case_id,)).fetchall()}
         for task in workflow.get_tasks(state=TaskState.READY, manual=True):
@@ -66,8 +82,7 @@ class FloorPath:
                                          "VALUES (?, ?, ?, FALSE)"), (case_id, str(task.id), task.task_spec.bpmn_id))
 
     def case(self) -> None:
-        self.next_case += 1
-        case_id = self.next_case
+        case_id = next(_case_ids)
         workflow = persistence.new_workflow(self.plan, self.script_engine)
 
         def register(cursor):
@@ -94,7 +109,12 @@ class FloorPath:
         task.run()
         workflow.do_engine_steps()
         cursor.execute(self._sql("UPDATE floor_tasks SET done = TRUE WHERE id = ?"), (task_id,))
-        self._save(cursor, case_id, workflow, insert=False)
+        if not self.journal:
+            self._save(cursor, case_id, workflow, insert=False)
+            return
+        cursor.execute(self._sql("INSERT INTO floor_journal (case_id, spiff_task_id, data) VALUES (?, ?, ?)"),
+                       (case_id, spiff_id, json.dumps(data, ensure_ascii=False)))
+        self._new_tasks(cursor, case_id, workflow)
 
     def close(self) -> None:
         self.connection.close()

@@ -6,7 +6,8 @@ absolute figures are not. Also printed, per database:
 - SQL statements per task completion (the transaction that completes a task);
 - the floor (bench/floor.py): the same walk and transactions with only SpiffWorkflow, PlanFlow's
   state format and bare DBAPI statements — the ceiling of any design that commits every action,
-  and how much of it PlanFlow reaches;
+  and how much of it PlanFlow reaches; and the floor of a design that journals each step's form
+  data instead of saving the state (not PlanFlow's; for planning);
 - step cost after 100 rounds of a loop (compensation rejected, revised, rejected…) against the
   same step of a fresh case, the two measured alternately, with the stored state's size.
 
@@ -237,19 +238,21 @@ def main() -> None:
                 admin.dispose()
 
 
-def floor_path(db: Database) -> FloorPath:
+def floor_path(db: Database, journal: bool = False) -> FloorPath:
     with transaction(db.sessions, readonly=True) as session:
         plan = spec_cache.get(plans.current_version(session, "general_complaint"))
-    return FloorPath(db.engine, plan, BARE_ENGINE, REGISTRATION, STEPS)
+    return FloorPath(db.engine, plan, BARE_ENGINE, REGISTRATION, STEPS, journal=journal)
 
 
 def report(args, spec, subprocess_specs, databases: list[Database]) -> None:
     floors = {db.name: floor_path(db) for db in databases}
+    journals = {db.name: floor_path(db, journal=True) for db in databases}
     for db in databases:
         db.persisted_case()   # warm the spec cache and the connection pool
     ratios = {db.name: [] for db in databases}
     rates = {db.name: [] for db in databases}
     floor_ratios = {db.name: [] for db in databases}
+    journal_ratios = {db.name: [] for db in databases}
     memory = []
     for _ in range(args.rounds):
         with using_calendar(WorkingCalendar()):
@@ -262,7 +265,8 @@ def report(args, spec, subprocess_specs, databases: list[Database]) -> None:
             ratios[db.name].append(persisted / mem)
             with using_calendar(WorkingCalendar()):
                 floor_ratios[db.name].append(rate(floors[db.name].case, args.cases) / mem)
-    for floor in floors.values():
+                journal_ratios[db.name].append(rate(journals[db.name].case, args.cases) / mem)
+    for floor in [*floors.values(), *journals.values()]:
         floor.close()
     print(f"general_complaint, {args.cases} cases x {args.rounds} interleaved rounds (medians)")
     print(f"  in-memory SpiffWorkflow : {statistics.median(memory):8.1f} cases/s")
@@ -278,6 +282,9 @@ def report(args, spec, subprocess_specs, databases: list[Database]) -> None:
         floor = statistics.median(floor_ratios[db.name])
         print(f"  floor on {db.name:<11}: ratio to in-memory {floor:.3f}   "
               f"PlanFlow reaches {statistics.median(ratios[db.name]) / floor:.2f} of it")
+    print("  a design that journals each step's form data instead of saving the state (floor only, not PlanFlow's):")
+    for db in databases:
+        print(f"  journal floor on {db.name:<11}: ratio to in-memory {statistics.median(journal_ratios[db.name]):.3f}")
     print(f"compensation loop: step cost after {args.loop_rounds} rounds vs a fresh case (medians, alternated)")
     for db in databases:
         ratio, fresh_size, late_size = loop_cost(db, args.loop_rounds, samples=7)
