@@ -62,11 +62,11 @@ def start_case(session: Session, plan_key: str, data: dict, username: str, now: 
         data = validate_submission(plan.forms[plan.start_form_key], data)
     data = with_received_at(data, now)
     workflow = runtime.new_workflow(plan)
-    case = Case(number=_next_number(session, number_prefix, now), plan_version=version,
+    case = Case(number=next_number(session, number_prefix, now), plan_version=version,
                 status=CaseStatus.RUNNING, started_by=username, started_at=now)
-    record_start = once(lambda: audit.record(session, audit.EventKind.CASE_STARTED, username, now, case=case,
-                                             element_id=plan.process_id,
-                                             payload={"plan": plan_key, "version": version.version, "data": data}))
+    record_start = _once(lambda: audit.record(session, audit.EventKind.CASE_STARTED, username, now, case=case,
+                                              element_id=plan.process_id,
+                                              payload={"plan": plan_key, "version": version.version, "data": data}))
     try:
         runtime.begin(session, case, workflow, data, now, username, record_start)
     except CaseEngineError as exc:
@@ -74,7 +74,7 @@ def start_case(session: Session, plan_key: str, data: dict, username: str, now: 
     return case
 
 
-def once(action: Callable[[], object]) -> Callable[[], None]:
+def _once(action: Callable[[], object]) -> Callable[[], None]:
     """`action`, run at its first call only."""
     done = []
 
@@ -118,8 +118,8 @@ def _start_lane(spec) -> str | None:
     return None
 
 
-def _next_number(session: Session, prefix: str, now: datetime) -> str:
-    """The next case number of the year, e.g. TS-2026-000123 (a locked counter row per year)."""
+def next_number(session: Session, prefix: str, now: datetime, digits: int = 6) -> str:
+    """The next case number of the year for `prefix`, e.g. TS-2026-000123 (a locked counter row per prefix and year)."""
     year = now.year
     locked = select(CaseNumberCounter).where(CaseNumberCounter.prefix == prefix, CaseNumberCounter.year == year) \
         .with_for_update().execution_options(populate_existing=True)
@@ -131,7 +131,7 @@ def _next_number(session: Session, prefix: str, now: datetime) -> str:
         counter = session.execute(locked).scalar_one()
     counter.last += 1
     session.flush()
-    return f"{prefix}-{year}-{counter.last:06d}"
+    return f"{prefix}-{year}-{counter.last:0{digits}d}"
 
 
 def _insert_ignoring_conflict(session: Session):

@@ -13,13 +13,12 @@ from sqlalchemy.orm import Session
 
 from engine.calendar.clock import as_utc
 from engine.cases import runtime, timers
-from engine.cases.use_cases import flush_case, lock_case, with_received_at
+from engine.cases.use_cases import flush_case, lock_case, next_number, with_received_at
 from engine.drills import clock, injects
 from engine.errors import Conflict, NotFound, PermissionDenied, PlanFlowError
 from engine.forms.validation import validate_submission
 from engine.models import (
     Case,
-    CaseNumberCounter,
     CaseStatus,
     Drill,
     DrillInject,
@@ -137,8 +136,8 @@ def start_drill(session: Session, plan_key: str, scenario: dict, participants: d
 
 
 def _start_case(session: Session, drill: Drill, plan, version, data: dict, username: str, now: datetime) -> Case:
-    case = Case(number=_next_number(session, now), plan_version=version, status=CaseStatus.RUNNING,
-                started_by=username, drill_id=drill.id)
+    case = Case(number=next_number(session, NUMBER_PREFIX, now, digits=4), plan_version=version,
+                status=CaseStatus.RUNNING, started_by=username, drill_id=drill.id)
     sim = clock.case_now(session, case, now)
     data = with_received_at(data, sim)
     case.started_at = sim
@@ -150,19 +149,6 @@ def _start_case(session: Session, drill: Drill, plan, version, data: dict, usern
     except PlanFlowError as exc:
         raise PlanFlowError(f"the plan stops on its first steps, so it cannot be drilled: {exc}") from None
     return case
-
-
-def _next_number(session: Session, now: datetime) -> str:
-    """DR-YEAR-NNNN: drill cases count apart from real ones (a locked counter row per year)."""
-    counter = session.execute(select(CaseNumberCounter).where(
-        CaseNumberCounter.prefix == NUMBER_PREFIX, CaseNumberCounter.year == now.year)
-        .with_for_update()).scalar_one_or_none()
-    if counter is None:
-        counter = CaseNumberCounter(prefix=NUMBER_PREFIX, year=now.year, last=0)
-        session.add(counter)
-    counter.last += 1
-    session.flush()
-    return f"{NUMBER_PREFIX}-{now.year}-{counter.last:04d}"
 
 
 def open_drill(session: Session, drill_id: int, username: str) -> Drill:

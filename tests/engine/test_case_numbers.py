@@ -17,7 +17,7 @@ def test_the_first_two_registrations_of_a_year_racing_get_numbers_one_and_two(se
 
     def first():
         with transaction(session_factory) as session:
-            numbers["first"] = cases._next_number(session, "RACE", now)
+            numbers["first"] = cases.next_number(session, "RACE", now)
             first_holds_its_number.set()
             threading.Event().wait(0.5)   # the second registration now waits on this one's counter row
 
@@ -25,7 +25,7 @@ def test_the_first_two_registrations_of_a_year_racing_get_numbers_one_and_two(se
         first_holds_its_number.wait(10)
         try:
             with transaction(session_factory) as session:
-                numbers["second"] = cases._next_number(session, "RACE", now)
+                numbers["second"] = cases.next_number(session, "RACE", now)
         except Exception as exc:  # noqa: BLE001 — the defect was an IntegrityError here
             errors.append(exc)
 
