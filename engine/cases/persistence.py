@@ -42,11 +42,13 @@ from sqlalchemy.orm import object_session
 from engine.cases import workflow_cache
 from engine.errors import CaseEngineError
 from engine.models import Case
-
-_PRISTINE_SHAPE = "_planflow_pristine_spec_shape"
-_OMIT_SPECS = "_planflow_omit_specs"
 from engine.plans.bpmn import ParsedPlan, make_decisions_strict
 from engine.plans.dialect import SERIALIZER_CONFIG
+
+# Set on a workflow object: the shape of its specs while they were its plan version's, and (during
+# one dump) that the specs are to be left out.
+_PRISTINE_SHAPE = "_planflow_pristine_spec_shape"
+_OMIT_SPECS = "_planflow_omit_specs"
 
 
 class _WorkflowConverter(BpmnWorkflowConverter):

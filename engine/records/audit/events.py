@@ -104,8 +104,8 @@ def record(session: Session, kind: str, actor: str, now: datetime, *, case: Case
 
 # Events recorded in a transaction and not yet written: the next flush inserts them all in one statement.
 _PENDING = "planflow_audit_pending"
-_COLUMNS = ("chain_seq", "occurred_at", "actor", "kind", "case_id", "case_number", "element_id", "payload", "salt",
-            "prev_hash", "hash", "key_id", "signature")
+# Every column but the id the database gives: a column added to AuditEvent is written without more ado.
+_COLUMNS = tuple(column.key for column in AuditEvent.__table__.columns if column.key != "seq")
 
 
 @orm_events.listens_for(Session, "before_flush")
