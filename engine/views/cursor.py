@@ -40,8 +40,8 @@ class Cursor:
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode(text: str, which: str) -> Cursor:
-    """The cursor `text` stands for, checked to belong to list `which`; BadCursor otherwise."""
+def decode(text: str, which: str, sections: int) -> Cursor:
+    """The cursor `text` stands for, checked to belong to list `which` of `sections` sections; BadCursor otherwise."""
     problem = f"the cursor is not one the '{which}' list gave out; start again from its first page"
     if not isinstance(text, str) or len(text) > MAX_LENGTH:
         raise BadCursor(problem)
@@ -52,7 +52,7 @@ def decode(text: str, which: str) -> Cursor:
     except (ValueError, TypeError, UnicodeDecodeError, binascii.Error):
         raise BadCursor(problem) from None
     whole = all(type(value) is int for value in (section, row_id, backward))
-    if (version != FORMAT or listed != which or not whole or section not in (0, 1) or not 0 < row_id <= MAX_ID
+    if (version != FORMAT or listed != which or not whole or not 0 <= section < sections or not 0 < row_id <= MAX_ID
             or backward not in (0, 1) or at.tzinfo is None or at.utcoffset().total_seconds() != 0):
         raise BadCursor(problem)
     return Cursor(which, section, at.astimezone(timezone.utc), row_id, bool(backward))

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from engine.models import Case, PlanVersion, Task, TaskStatus, User
 from engine.people.privacy import may_see_contact
-from engine.views.cursor import BadCursor, Cursor, decode
+from engine.views.cursor import Cursor, decode
 
 LISTS = ("mine", "queue", "done")
 MAX_PER_PAGE = 200
@@ -92,9 +92,7 @@ def task_list(session: Session, user: User, which: str, now: datetime,
     """One page of a user's list, from the start or from a cursor (BadCursor if it is not this list's)."""
     per_page = max(1, min(filters.per_page, MAX_PER_PAGE))
     sections = _sections(user, which)
-    start = decode(filters.cursor, which) if filters.cursor else None
-    if start is not None and start.section >= len(sections):
-        raise BadCursor(f"the cursor is not one the '{which}' list gave out; start again from its first page")
+    start = decode(filters.cursor, which, len(sections)) if filters.cursor else None
     rows = _walk(session, sections, start, per_page + 1, user, now, filters)
     if start is None or not start.backward:
         shown = rows[:per_page]
@@ -163,9 +161,7 @@ def _read(session: Session, section: _Section, bound: Cursor | None, backward: b
             parts.append(walked(rows.where(beyond(key, bound.at))))
     if not parts:
         return []
-    # Each part in a subquery of its own: SQLite takes no ORDER BY or LIMIT on a bare member of a UNION.
-    picked = parts[0].subquery() if len(parts) == 1 else \
-        union_all(*(select(*part.subquery().c) for part in parts)).subquery()
+    picked = _union(parts)
     order = (picked.c.at.asc(), picked.c.id.asc()) if ascending else (picked.c.at.desc(), picked.c.id.desc())
     query = select(Task).join(picked, Task.id == picked.c.id).order_by(*order).limit(limit)
     return list(session.execute(query).scalars())
@@ -187,10 +183,16 @@ def list_count(session: Session, user: User, which: str, now: datetime, filters:
              for section in sections for lane in section.lanes]
     if not parts:
         return 0
-    ids = union_all(*(select(*part.subquery().c) for part in parts)).subquery() if len(parts) > 1 else \
-        parts[0].subquery()
-    capped = select(ids.c.id).limit(cap).subquery()
+    capped = select(_union(parts).c.id).limit(cap).subquery()
     return session.execute(select(func.count()).select_from(capped)).scalar_one()
+
+
+def _union(parts: list):
+    """The rows of every part (each ordered and limited on its own), as one subquery."""
+    if len(parts) == 1:
+        return parts[0].subquery()
+    # Each part in a subquery of its own: SQLite takes no ORDER BY or LIMIT on a bare member of a UNION.
+    return union_all(*(select(*part.subquery().c) for part in parts)).subquery()
 
 
 def _filtered(query, user: User, now: datetime, filters: InboxFilter):
