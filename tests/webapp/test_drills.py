@@ -108,12 +108,18 @@ def _plan_versions(page: str) -> list[str]:
     return re.findall(r'<td class="version">(.*?)</td>', page)
 
 
+def _saved_draft(owner, old: str, new: str) -> int:
+    """Save, in the editor, general_complaint with its first `old` text replaced by `new`; its draft revision."""
+    state = owner.get("/plans/general_complaint/editor.json").get_json()
+    xml = state["xml"].replace(old, new, 1)
+    assert xml != state["xml"]
+    return owner.post("/plans/general_complaint/draft", json={"xml": xml, "base_revision": state["revision"]}
+                      ).get_json()["revision"]
+
+
 def test_the_controller_drills_a_saved_draft_and_the_plan_pages_do_not_change(login, web_desk):
     owner = login("process_owner")
-    state = owner.get("/plans/general_complaint/editor.json").get_json()
-    xml = state["xml"].replace('name="首次联系与分级"', 'name="首次联系（草稿改进）"', 1)
-    revision = owner.post("/plans/general_complaint/draft", json={"xml": xml, "base_revision": state["revision"]}
-                          ).get_json()["revision"]
+    revision = _saved_draft(owner, 'name="首次联系与分级"', 'name="首次联系（草稿改进）"')
     plans_before = _plan_versions(owner.get("/plans/").get_data(as_text=True))
     assert plans_before
     versions_before = _versions(owner.get("/plans/general_complaint").get_data(as_text=True))
@@ -144,10 +150,7 @@ def test_the_controller_drills_a_saved_draft_and_the_plan_pages_do_not_change(lo
 
 def test_a_draft_of_another_plan_or_one_a_deploy_would_refuse_starts_no_drill(login, web_desk):
     owner = login("process_owner")
-    state = owner.get("/plans/general_complaint/editor.json").get_json()
-    xml = state["xml"].replace('camunda:formKey="gc_first_contact"', 'camunda:formKey="gc_no_such_form"', 1)
-    revision = owner.post("/plans/general_complaint/draft", json={"xml": xml, "base_revision": state["revision"]}
-                          ).get_json()["revision"]
+    revision = _saved_draft(owner, 'camunda:formKey="gc_first_contact"', 'camunda:formKey="gc_no_such_form"')
     response = owner.post("/drills/", data={"plan": "general_complaint", "scenario": json.dumps(SCENARIO),
                                             "draft": f"general_complaint:{revision}"}, follow_redirects=True)
     page = response.get_data(as_text=True)
