@@ -15,9 +15,11 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 # Front-end packages come from the npm registry (package-lock.json) and are served locally: no CDN.
+# One of them (@carbon/grid, via form-js) runs a usage-telemetry collector after install that stays in the
+# background and reports to a third party; the build of a complaint system sends nothing anywhere.
 $(DIST)/.built: $(FRONTEND)/package.json $(FRONTEND)/package-lock.json $(wildcard $(FRONTEND)/src/*.js) \
 		$(FRONTEND)/build.mjs $(FRONTEND)/.bpmnlintrc
-	cd $(FRONTEND) && npm ci --no-audit --no-fund --loglevel=error
+	cd $(FRONTEND) && IBM_TELEMETRY_DISABLED=true npm ci --no-audit --no-fund --loglevel=error
 	mkdir -p $(DIST)/dmn-js
 	cp $(FRONTEND)/node_modules/@bpmn-io/form-js/dist/form-viewer.umd.js $(DIST)/
 	cp $(FRONTEND)/node_modules/@bpmn-io/form-js/dist/form-editor.umd.js $(DIST)/
