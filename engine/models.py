@@ -615,3 +615,21 @@ class PlanDrillSchedule(Base):
     interval_months: Mapped[int] = mapped_column(Integer)
     set_by: Mapped[str] = mapped_column(String(80))
     set_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RegistrationKey(Base):
+    """A client's key for one registration (the API's Idempotency-Key, the form's one-time key) and the case it made.
+
+    Written in the registration's own transaction, so a key names a case exactly when the case
+    exists; the primary key lets one of two racing requests with the same key commit. The row
+    goes with its case (retention deletes cases).
+    """
+
+    __tablename__ = "registration_keys"
+
+    username: Mapped[str] = mapped_column(String(80), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    # SHA-256 of the request (plan, data and any files' hashes): the same key with another request is refused.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -12,7 +12,7 @@ from functools import wraps
 from flask import Blueprint, g, jsonify, request, url_for
 
 from engine.calendar.clock import utcnow
-from engine.cases import messages
+from engine.cases import messages, registration_keys
 from engine.cases import use_cases as cases
 from engine.errors import PermissionDenied, PlanFlowError
 from engine.people import tokens, users
@@ -25,6 +25,8 @@ from webapp.limits import int_arg, parse_json
 from webapp.openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+IDEMPOTENCY_KEY = "Idempotency-Key"
+REPLAYED = "Idempotent-Replayed"
 
 
 class BadRequest(PlanFlowError):
@@ -122,14 +124,20 @@ def openapi():
 @bp.post("/cases")
 @token_required
 def create_case():
+    """Register a complaint; a request repeating an earlier one's Idempotency-Key gets that case back."""
     body = _json_body()
     plan, data = body.get("plan"), body.get("data", {})
     if not isinstance(plan, str) or not isinstance(data, dict):
         raise BadRequest("expected {\"plan\": \"<plan key>\", \"data\": {…}}")
-    number = run(cases.start_case, plan, data, g.api_username, utcnow()).number
+    registration = registration_keys.start_case(sessions(), request.headers.get(IDEMPOTENCY_KEY), plan, data,
+                                                g.api_username, utcnow())
+    number = registration.case.number
     with reading() as session:
         payload = case_json(session, cases.get_case(session, number), users.get_user(session, g.api_username))
-    return jsonify(payload), 201, {"Location": url_for("api.get_case", number=number)}
+    headers = {"Location": url_for("api.get_case", number=number)}
+    if registration.replayed:
+        headers[REPLAYED] = "true"
+    return jsonify(payload), 201, headers
 
 
 @bp.get("/cases/<number>")

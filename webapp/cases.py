@@ -1,12 +1,15 @@
 """Registering a complaint, and the case page for the people who work it."""
 from __future__ import annotations
 
+import uuid
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from engine.calendar import store as calendar_store
 from engine.calendar.clock import utcnow
+from engine.cases import registration_keys
 from engine.cases import use_cases as cases
 from engine.errors import FormInvalid, NotFound, PermissionDenied
 from engine.people import users
@@ -15,13 +18,14 @@ from engine.plans import versions as plans
 from engine.records import attachments
 from webapp.attachments import case_files, limits, received_files, storage
 from webapp.auth import role_required
-from webapp.db import reading, run
+from webapp.db import reading, sessions
 from webapp.i18n import form_title, localized_errors, localized_form
 from webapp.limits import parse_json
 from webapp.views import task_row
 
 bp = Blueprint("cases", __name__)
 DEFAULT_PLAN = "general_complaint"
+REQUEST_KEY = "request_key"   # the form's hidden one-time key: a second submission of one page registers nothing
 
 
 def _startable(session) -> list[dict]:
@@ -38,6 +42,8 @@ def _startable(session) -> list[dict]:
 def register():
     plan_key = request.values.get("plan", DEFAULT_PLAN)
     errors, values, status, failed = {}, {}, 200, None
+    # A page keeps its key until it registers a case, so a corrected resubmission is still the same registration.
+    request_key = request.form.get(REQUEST_KEY) or str(uuid.uuid4())
     if request.method == "POST":
         try:
             values = parse_json(request.form.get("data") or "{}")
@@ -47,12 +53,21 @@ def register():
             errors, values, status = {"_form": _("The form data could not be read; please submit again.")}, {}, 422
         else:
             try:
-                case = run(attachments.start_case, storage(), plan_key, values, received_files(),
-                           current_user.username, utcnow(), limits())
+                registration = _register_once(plan_key, values, request.form.get(REQUEST_KEY))
             except FormInvalid as invalid:
                 failed = invalid
                 status = 422
+            except registration_keys.RegistrationKeyReused as reused:
+                errors, status, request_key = {"_form": _(
+                    "This page was already used to register %(number)s, with other data; what you sent now was "
+                    "not registered. Check it and register again to make it a new complaint.",
+                    number=reused.number)}, 422, str(uuid.uuid4())
             else:
+                case = registration.case
+                if registration.replayed:
+                    flash(_("This complaint was already registered as %(number)s; it was not registered again.",
+                            number=case.number), "warning")
+                    return redirect(url_for("cases.case", number=case.number))
                 flash(_("Complaint registered as %(number)s.", number=case.number), "success")
                 if case.incident:
                     flash(_("Its plan stopped at once and a process owner has been told: %(reason)s",
@@ -67,7 +82,17 @@ def register():
     if failed is not None:
         errors = localized_errors(failed, schema)
     return render_template("cases/register.html", plans=startable, plan_key=plan_key, schema=schema,
-                           title=form_title(schema, plan_key), errors=errors, values=values), status
+                           title=form_title(schema, plan_key), errors=errors, values=values,
+                           request_key=request_key), status
+
+
+def _register_once(plan_key: str, values: dict, key: str | None) -> registration_keys.Registration:
+    """Register the complaint with its files, once per page key (a page without a key registers as before)."""
+    files, now, username = received_files(), utcnow(), current_user.username
+    return registration_keys.register_once(
+        sessions(), username, key, registration_keys.fingerprint(plan_key, values, files),
+        lambda session: attachments.start_case(session, storage(), plan_key, values, files, username, now, limits()),
+        now)
 
 
 @bp.get("/cases/<number>")

@@ -5,13 +5,14 @@ from flask import jsonify, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
+from engine.cases.registration_keys import RegistrationKeyReused
 from engine.errors import (CaseEngineError, Conflict, DeployRejected, FormInvalid, NotFound, PermissionDenied,
                            PlanFlowError)
 from webapp.i18n import english
 from webapp.limits import BadInput
 
 STATUS = [(NotFound, 404), (PermissionDenied, 403), (Conflict, 409), (FormInvalid, 422), (DeployRejected, 422),
-          (CaseEngineError, 409), (PlanFlowError, 400)]
+          (RegistrationKeyReused, 422), (CaseEngineError, 409), (PlanFlowError, 400)]
 
 
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",

@@ -5,6 +5,7 @@ so the document changes when a plan is deployed.
 """
 from __future__ import annotations
 
+from engine.cases.registration_keys import MAX_KEY_LENGTH
 from engine.forms.schema import form_schema
 from engine.views.cursor import MAX_LENGTH as MAX_CURSOR_LENGTH
 from webapp.limits import MAX_ID
@@ -27,6 +28,14 @@ COMMON_ERRORS = {"400": _error("malformed request: bad JSON, a number out of ran
                  "413": _error("the body is larger than the server accepts (PLANFLOW_MAX_REQUEST_BYTES)")}
 TASK = {"$ref": "#/components/schemas/Task"}
 CASE = {"$ref": "#/components/schemas/Case"}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": "^[ -~]*[!-~][ -~]*$",
+               "example": "5f0c6a9e-2b1d-4e8f-9a37-1c2d3e4f5a6b"},
+    "description": "a key of the client's choosing (a fresh UUID per complaint), sent again unchanged when the "
+                   "request is retried: a request repeating the key and body of an earlier one of the same user "
+                   "registers nothing and answers 201 with the case that one registered, marked "
+                   "`Idempotent-Replayed: true`. Keys are kept with their case."}
 TASK_ID = {"name": "task_id", "in": "path", "required": True,
            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
 
@@ -123,12 +132,23 @@ def openapi_document(start_forms: dict[str, tuple[str, dict]] | None = None,
                                              "responses": {"200": {"description": "OpenAPI 3 document"}}}},
             "/api/v1/cases": {"post": {
                 "summary": "Register a complaint (start a case of a plan with its start-form data)",
-                "tags": ["cases"], "security": [{"bearer": []}],
+                "tags": ["cases"], "security": [{"bearer": []}], "parameters": [IDEMPOTENCY_KEY],
                 "requestBody": {"required": True, "content": {"application/json": {
                     "schema": _registration(start_forms)}}},
-                "responses": {"201": _json("the new case", CASE), **COMMON_ERRORS,
+                "responses": {"201": {**_json("the new case, or the case an earlier request with the same "
+                                              "Idempotency-Key registered", CASE), "headers": {
+                                  "Location": {"schema": {"type": "string"}, "description": "the case's URL"},
+                                  "Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true"]},
+                                                          "description": "present when the Idempotency-Key had "
+                                                                         "registered this case before: nothing was "
+                                                                         "registered now"}}},
+                              **COMMON_ERRORS,
+                              "400": _error(COMMON_ERRORS["400"]["description"] + f"; an Idempotency-Key that is "
+                                            f"not 1 to {MAX_KEY_LENGTH} printable ASCII characters "
+                                            "(code bad_idempotency_key)"),
                               "409": _error("the plan stopped at once (an incident was recorded)"),
-                              "422": _error("start-form data invalid, per field")}}},
+                              "422": _error("start-form data invalid, per field; or the Idempotency-Key was already "
+                                            "used for a different request (code idempotency_key_reused)")}}},
             "/api/v1/cases/{number}": {"get": {
                 "summary": "A case: status, open tasks, deadlines, history", "tags": ["cases"],
                 "security": [{"bearer": []}],
