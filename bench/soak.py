@@ -10,7 +10,10 @@ whose connection broke.
 
 At the end it checks, from the database: no task completed twice, no step the API
 acknowledged missing, no timer fired twice, and that the audit chain verifies
-(`planflow audit verify`). It prints tasks per second. Not part of `make test`.
+(`planflow audit verify`), and that each complaint was registered once: every registration
+sends a fresh Idempotency-Key, the same one on each retry, so a retry whose first attempt had
+committed is answered with that case (counted as a replay). It prints tasks per second. Not part
+of `make test`.
 
     .venv/bin/python bench/soak.py [--cases 2000] [--clients 8] [--kill-every 4]
 
@@ -33,6 +36,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -66,14 +70,22 @@ class Api:
     def __init__(self, base: str, token: str):
         self.base, self.token = base, token
         self.retries = Counter()
+        self.replays = Counter()   # answers marked Idempotent-Replayed, by route
+        self.lock = threading.Lock()
 
-    def call(self, method: str, path: str, body: dict | None = None, attempts: int = 20):
+    def call(self, method: str, path: str, body: dict | None = None, attempts: int = 20,
+             idempotency_key: str | None = None):
         data = None if body is None else json.dumps(body).encode()
+        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+        if idempotency_key is not None:
+            headers["Idempotency-Key"] = idempotency_key
         for attempt in range(attempts):
-            request = urllib.request.Request(self.base + path, data=data, method=method, headers={
-                "Authorization": f"Bearer {self.token}", "Content-Type": "application/json"})
+            request = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
             try:
                 with urllib.request.urlopen(request, timeout=60) as response:
+                    if response.headers.get("Idempotent-Replayed") == "true":
+                        with self.lock:
+                            self.replays[f"{method} {path}"] += 1
                     return response.status, json.loads(response.read() or b"null"), attempt
             except urllib.error.HTTPError as error:
                 if error.code >= 500 or error.code == 429:
@@ -188,7 +200,8 @@ class Soak:
             registration = {"complainant": "王女士", "contact": PHONE, "channel": "phone", "category": "service",
                             "content": f"soak case {index}", "claimed_amount": rng.choice([0, 800, 5000]),
                             "received_at": received.isoformat()}
-            status, case, _ = api.call("POST", "/api/v1/cases", {"plan": "general_complaint", "data": registration})
+            status, case, _ = api.call("POST", "/api/v1/cases", {"plan": "general_complaint", "data": registration},
+                                       idempotency_key=str(uuid.uuid4()))   # one key for all retries of this one
             if status != 201:
                 raise RuntimeError(f"POST case: {status} {case}")
             if index % 3 == 0:
@@ -254,7 +267,8 @@ class Soak:
         server.wait(timeout=30)
         for worker in self.timer_workers:
             worker.wait(timeout=30)
-        return {"elapsed": elapsed, "retries": dict(api.retries), **self.check()}
+        return {"elapsed": elapsed, "retries": dict(api.retries), "replays": sum(api.replays.values()),
+                **self.check()}
 
     def check(self) -> dict:
         engine = make_engine(self.url)
@@ -311,8 +325,9 @@ def main() -> None:
     print(f"  kills: {result['kills']}; client retries: {result['retries']}")
     print(f"  lost steps: {len(result['lost'])}; doubled steps: {len(result['doubled'])}; "
           f"timers fired: {result['timers_fired']}, fired twice: {result['timers_fired_twice']}")
-    print(f"  cases registered: {result['cases']} (asked: {args.cases}); incidents: {len(result['incidents'])}; "
-          f"cases stopped at the step cap: {result['unfinished']}")
+    print(f"  cases registered: {result['cases']} (asked: {args.cases}); registrations answered as a replay of "
+          f"a committed first attempt: {result['replays']}")
+    print(f"  incidents: {len(result['incidents'])}; cases stopped at the step cap: {result['unfinished']}")
     print(f"  overdue cases whose timer had not fired within 90 s: {result['timers_not_fired_in_90s']}")
     print(f"  answers refused as invalid (retried with others): {result['invalid_answers']}")
     print(f"  audit chain: {result['chain']}")
@@ -320,7 +335,8 @@ def main() -> None:
         print(f"  incident: {line}")
     for line in result["server_errors"]:
         print(f"  server log: {line[:300]}")
-    if result["lost"] or result["doubled"] or result["timers_fired_twice"] or result["chain"] != "verifies":
+    if result["lost"] or result["doubled"] or result["timers_fired_twice"] or result["chain"] != "verifies" \
+            or result["cases"] != args.cases:
         sys.exit(1)
 
 
