@@ -9,12 +9,27 @@ import pytest
 from engine.calendar.clock import utcnow
 from engine.db import transaction
 from engine.people import tokens
+from engine.plans import versions as plans
 from tests.conftest import open_desk
 from tests.support import username_for
 from webapp import create_app
 
 REGISTRATION = {"complainant": "王女士", "contact": "13812345678", "channel": "phone", "category": "service",
                 "content": "快递延误且客服态度差", "claimed_amount": 500}
+
+
+def photos_on_the_start_form(monkeypatch, required: bool = False) -> None:
+    """Give every plan's start form a file field `photos` (several files; required or not)."""
+    real_get = plans.spec_cache.get
+
+    def with_photo_field(version):
+        plan = real_get(version)
+        form = plan.forms.get(plan.start_form_key or "", {"components": []})
+        if plan.start_form_key and not any(c.get("key") == "photos" for c in form["components"]):
+            field = {"type": "filepicker", "key": "photos", "label": "现场照片", "multiple": True}
+            form["components"].append({**field, "validate": {"required": True}} if required else field)
+        return plan
+    monkeypatch.setattr(plans.spec_cache, "get", with_photo_field)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from engine.cases import use_cases as cases
 from engine.db import transaction
 from engine.models import Attachment, AuditEvent, TaskStatus
 from engine.records.attachments import Limits
-from tests.webapp.conftest import REGISTRATION
+from tests.webapp.conftest import REGISTRATION, photos_on_the_start_form
 from webapp import create_app
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 8
@@ -229,17 +229,7 @@ def test_pdfs_are_previewed_in_a_frame_of_our_own_pages_only(login, web_desk, re
 
 
 def test_registration_takes_the_files_of_its_start_form(login, web_desk, monkeypatch):
-    from engine.plans import versions as plans
-    real_get = plans.spec_cache.get
-
-    def with_photo_field(version):
-        plan = real_get(version)
-        form = plan.forms.get(plan.start_form_key or "", {"components": []})
-        if plan.start_form_key and not any(c.get("key") == "photos" for c in form["components"]):
-            form["components"].append({"type": "filepicker", "key": "photos", "label": "现场照片", "multiple": True,
-                                       "validate": {"required": True}})
-        return plan
-    monkeypatch.setattr(plans.spec_cache, "get", with_photo_field)
+    photos_on_the_start_form(monkeypatch, required=True)
     intake = login("intake")
     missing = intake.post("/register?plan=general_complaint", data={"data": json.dumps(REGISTRATION)})
     assert missing.status_code == 422 and "请至少添加 1 个文件" in missing.get_data(as_text=True)

@@ -14,9 +14,8 @@ from engine.calendar.clock import utcnow
 from engine.db import transaction
 from engine.models import Attachment, AuditEvent, Case, RegistrationKey
 from engine.people import tokens, users
-from engine.plans import versions as plans
 from tests.support import secret_hash
-from tests.webapp.conftest import REGISTRATION
+from tests.webapp.conftest import REGISTRATION, photos_on_the_start_form
 
 BODY = {"plan": "general_complaint", "data": REGISTRATION}
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 8
@@ -166,15 +165,7 @@ def test_a_tampered_key_is_refused_and_registers_nothing(login, web_desk):
 
 
 def test_a_page_with_files_submitted_twice_stores_them_once(login, web_desk, monkeypatch):
-    real_get = plans.spec_cache.get
-
-    def with_photo_field(version):
-        plan = real_get(version)
-        form = plan.forms.get(plan.start_form_key or "", {"components": []})
-        if plan.start_form_key and not any(c.get("key") == "photos" for c in form["components"]):
-            form["components"].append({"type": "filepicker", "key": "photos", "label": "现场照片", "multiple": True})
-        return plan
-    monkeypatch.setattr(plans.spec_cache, "get", with_photo_field)
+    photos_on_the_start_form(monkeypatch)
     client = login("intake")
     key = page_key(client.get("/register"))
 
