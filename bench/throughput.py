@@ -19,13 +19,13 @@ the bench works in a schema of its own and drops it afterwards. `--no-postgres` 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -88,19 +88,30 @@ def in_memory_case(spec, subprocess_specs) -> None:
     assert workflow.is_completed()
 
 
-def persisted_case(session_factory, now: datetime) -> None:
-    """The bench's case walked on PlanFlow: register it, then claim and complete its five tasks (11 transactions)."""
+def start(session_factory, now: datetime) -> str:
+    """Register the bench's complaint; its case number."""
     with transaction(session_factory) as session:
-        number = cases.start_case(session, "general_complaint", REGISTRATION, "intake1", now).number
+        return cases.start_case(session, "general_complaint", REGISTRATION, "intake1", now).number
+
+
+def work(session_factory, number: str, element_id: str, data: dict, now: datetime,
+         completing=contextlib.nullcontext):
+    """Find the case's open task at `element_id` (a read), claim it, then complete it inside `completing()`."""
+    with transaction(session_factory, readonly=True) as session:
+        case = cases.get_case(session, number)
+        [task] = [t for t in session.execute(select(Task).where(
+            Task.case_id == case.id, Task.status == TaskStatus.OPEN)).scalars() if t.element_id == element_id]
+    with transaction(session_factory) as session:
+        cases.claim_task(session, task.id, WORKER, now)
+    with completing(), transaction(session_factory) as session:
+        return cases.complete_task(session, task.id, WORKER, data, now)
+
+
+def persisted_case(session_factory, now: datetime, completing=contextlib.nullcontext) -> None:
+    """The bench's case walked on PlanFlow: register it, then claim and complete its five tasks (11 transactions)."""
+    number = start(session_factory, now)
     for element_id, data in STEPS:
-        with transaction(session_factory, readonly=True) as session:
-            case = cases.get_case(session, number)
-            [task] = [t for t in session.execute(select(Task).where(
-                Task.case_id == case.id, Task.status == TaskStatus.OPEN)).scalars() if t.element_id == element_id]
-        with transaction(session_factory) as session:
-            cases.claim_task(session, task.id, WORKER, now)
-        with transaction(session_factory) as session:
-            done = cases.complete_task(session, task.id, WORKER, data, now)
+        done = work(session_factory, number, element_id, data, now, completing)
     assert done.case_completed
 
 
@@ -125,35 +136,24 @@ class Database:
         if self.counting:
             self.statements += 1
 
-    @contextmanager
+    @contextlib.contextmanager
     def counted(self):
+        """Count the statements of one task completion."""
         self.counting = True
         try:
             yield
         finally:
             self.counting = False
+        self.completions += 1
 
     def start(self) -> str:
-        with transaction(self.sessions) as session:
-            return cases.start_case(session, "general_complaint", REGISTRATION, "intake1", self.now).number
+        return start(self.sessions, self.now)
 
     def work(self, number: str, element_id: str, data: dict):
-        with transaction(self.sessions, readonly=True) as session:
-            case = cases.get_case(session, number)
-            [task] = [t for t in session.execute(select(Task).where(
-                Task.case_id == case.id, Task.status == TaskStatus.OPEN)).scalars() if t.element_id == element_id]
-        with transaction(self.sessions) as session:
-            cases.claim_task(session, task.id, WORKER, self.now)
-        with self.counted(), transaction(self.sessions) as session:
-            done = cases.complete_task(session, task.id, WORKER, data, self.now)
-        self.completions += 1
-        return done
+        return work(self.sessions, number, element_id, data, self.now, self.counted)
 
     def persisted_case(self) -> None:
-        number = self.start()
-        for element_id, data in STEPS:
-            done = self.work(number, element_id, data)
-        assert done.case_completed
+        persisted_case(self.sessions, self.now, self.counted)
 
     def state_size(self, number: str) -> tuple[int, int]:
         """(bytes stored in the case's workflow_state column, read raw; bytes of the same state as JSON)."""
