@@ -82,8 +82,7 @@ def register_once(session_factory: sessionmaker[Session], username: str, key: st
             earlier = _earlier(session, username, key, request_fingerprint)
             if earlier is not None:
                 return earlier
-            case = start(session)
-            session.flush()
+            case = start(session)   # its row is written by now: case.id is known
             session.add(RegistrationKey(username=username, key=key, case_id=case.id,
                                         fingerprint=request_fingerprint, created_at=now))
             session.flush()
